@@ -1,0 +1,76 @@
+//! Commands: what an operator asks for.
+//!
+//! Commands carry raw user input; [`super::decide`] validates it. A command that creates an
+//! aggregate carries the new aggregate's id, chosen by the caller (the application layer draws
+//! a UUIDv7), so that `decide` stays pure and the caller knows the id before the command runs.
+
+use super::ids::{OrgId, PersonId, RoleId, UnitId};
+
+/// A request to change the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Create an organization.
+    CreateOrganization {
+        /// The new organization's id.
+        id: OrgId,
+        /// Its name (unique in the vault, case-insensitively).
+        name: String,
+        /// Its DNS domain.
+        domain: Option<String>,
+    },
+    /// Create an organizational unit.
+    CreateUnit {
+        /// The new unit's id.
+        id: UnitId,
+        /// Its organization.
+        org: OrgId,
+        /// The unit it is nested in (same organization), or none for a top-level unit.
+        parent: Option<UnitId>,
+        /// Its name (unique under its parent, case-insensitively).
+        name: String,
+    },
+    /// Add a person to an organization.
+    AddPerson {
+        /// The new person's id.
+        id: PersonId,
+        /// Their organization.
+        org: OrgId,
+        /// Their name.
+        name: String,
+        /// Their e-mail address (unique in the organization, case-insensitively).
+        email: String,
+        /// Units of the same organization they are a member of (repeats are ignored).
+        units: Vec<UnitId>,
+    },
+    /// Define a role in an organization.
+    DefineRole {
+        /// The new role's id.
+        id: RoleId,
+        /// Its organization.
+        org: OrgId,
+        /// Its name (unique in the organization, case-insensitively).
+        name: String,
+    },
+    /// Give a person a role of their organization.
+    AssignRole {
+        /// The role.
+        role: RoleId,
+        /// The person.
+        person: PersonId,
+        /// The person's version the caller last saw, if it wants the optimistic check.
+        expected_version: Option<u64>,
+    },
+}
+
+impl Command {
+    /// The command's name, for messages and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CreateOrganization { .. } => "CreateOrganization",
+            Self::CreateUnit { .. } => "CreateUnit",
+            Self::AddPerson { .. } => "AddPerson",
+            Self::DefineRole { .. } => "DefineRole",
+            Self::AssignRole { .. } => "AssignRole",
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! `decide`: from the current state and a command to the events it causes, or a refusal.
+//!
+//! The state is read through [`DomainView`], a narrow set of questions (does this unit
+//! exist, is this name taken). The store answers them from its read models inside the
+//! command's transaction; tests answer them from the in-memory [`super::State`] built by
+//! folding events with `evolve`. Either way `decide` itself does no IO.
+
+use super::error::DomainError;
+use super::event::{Decided, DomainEvent, OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined, UnitCreated};
+use super::ids::{OrgId, PersonId, RoleId, UnitId};
+use super::values::{DomainName, Email, Name};
+use super::Command;
+
+/// What `decide` needs to know about an existing aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Existing {
+    /// The organization it belongs to (itself, for an organization).
+    pub org: OrgId,
+    /// Its current version.
+    pub version: u64,
+}
+
+/// An existing unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExistingUnit {
+    /// Its organization.
+    pub org: OrgId,
+    /// Its parent unit.
+    pub parent: Option<UnitId>,
+    /// Its current version.
+    pub version: u64,
+}
+
+/// Read access to the current state, as `decide` needs it.
+pub trait DomainView {
+    /// Why a question could not be answered (a storage fault, not a domain rule).
+    type Error;
+    /// The organization with this id.
+    fn organization(&self, id: OrgId) -> Result<Option<Existing>, Self::Error>;
+    /// Whether an organization has this name key.
+    fn organization_name_taken(&self, name_key: &str) -> Result<bool, Self::Error>;
+    /// The unit with this id.
+    fn unit(&self, id: UnitId) -> Result<Option<ExistingUnit>, Self::Error>;
+    /// Whether a unit of `org` under `parent` has this name key.
+    fn unit_name_taken(&self, org: OrgId, parent: Option<UnitId>, name_key: &str) -> Result<bool, Self::Error>;
+    /// The person with this id.
+    fn person(&self, id: PersonId) -> Result<Option<Existing>, Self::Error>;
+    /// Whether a person of `org` has this e-mail key.
+    fn email_taken(&self, org: OrgId, email_key: &str) -> Result<bool, Self::Error>;
+    /// The role with this id.
+    fn role(&self, id: RoleId) -> Result<Option<Existing>, Self::Error>;
+    /// Whether a role of `org` has this name key.
+    fn role_name_taken(&self, org: OrgId, name_key: &str) -> Result<bool, Self::Error>;
+    /// Whether the person holds the role.
+    fn has_role(&self, person: PersonId, role: RoleId) -> Result<bool, Self::Error>;
+    /// Whether any aggregate has this id.
+    fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, Self::Error>;
+}
+
+/// Why `decide` produced no events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal<E> {
+    /// The command broke a rule.
+    Rejected(DomainError),
+    /// The state could not be read.
+    View(E),
+}
+
+impl<E> From<DomainError> for Refusal<E> {
+    fn from(err: DomainError) -> Self {
+        Self::Rejected(err)
+    }
+}
+
+/// Decides what a command means given the current state.
+pub fn decide<V: DomainView>(view: &V, command: &Command) -> Result<Vec<Decided>, Refusal<V::Error>> {
+    let fresh = |id: uuid::Uuid| -> Result<(), Refusal<V::Error>> {
+        if ask(view.id_in_use(id))? {
+            return Err(DomainError::IdInUse(id).into());
+        }
+        Ok(())
+    };
+    let created = |event: DomainEvent| Ok(vec![Decided { event, version: 1 }]);
+    match command {
+        Command::CreateOrganization { id, name, domain } => {
+            let name = Name::parse("organization name", name)?;
+            let domain = domain.as_deref().map(DomainName::parse).transpose()?;
+            fresh(id.uuid())?;
+            if ask(view.organization_name_taken(&name.key()))? {
+                return Err(DomainError::DuplicateOrganization { name: name.into_string() }.into());
+            }
+            created(DomainEvent::OrganizationCreated(OrganizationCreated {
+                org: *id,
+                name: name.into_string(),
+                domain: domain.map(DomainName::into_string),
+            }))
+        }
+        Command::CreateUnit { id, org, parent, name } => {
+            let name = Name::parse("unit name", name)?;
+            require_org(view, *org)?;
+            if let Some(parent) = parent {
+                let unit = ask(view.unit(*parent))?.ok_or(DomainError::UnknownUnit(*parent))?;
+                if unit.org != *org {
+                    return Err(DomainError::UnitOfOtherOrganization { unit: *parent, org: *org }.into());
+                }
+            }
+            fresh(id.uuid())?;
+            if ask(view.unit_name_taken(*org, *parent, &name.key()))? {
+                return Err(DomainError::DuplicateUnit { name: name.into_string() }.into());
+            }
+            created(DomainEvent::UnitCreated(UnitCreated { unit: *id, org: *org, parent: *parent, name: name.into_string() }))
+        }
+        Command::AddPerson { id, org, name, email, units } => {
+            let name = Name::parse("person name", name)?;
+            let email = Email::parse(email)?;
+            require_org(view, *org)?;
+            let mut members: Vec<UnitId> = Vec::with_capacity(units.len());
+            for unit_id in units {
+                if members.contains(unit_id) {
+                    continue;
+                }
+                let unit = ask(view.unit(*unit_id))?.ok_or(DomainError::UnknownUnit(*unit_id))?;
+                if unit.org != *org {
+                    return Err(DomainError::UnitOfOtherOrganization { unit: *unit_id, org: *org }.into());
+                }
+                members.push(*unit_id);
+            }
+            fresh(id.uuid())?;
+            if ask(view.email_taken(*org, &email.key()))? {
+                return Err(DomainError::DuplicateEmail { email: email.into_string() }.into());
+            }
+            created(DomainEvent::PersonAdded(PersonAdded {
+                person: *id,
+                org: *org,
+                name: name.into_string(),
+                email: email.into_string(),
+                units: members,
+            }))
+        }
+        Command::DefineRole { id, org, name } => {
+            let name = Name::parse("role name", name)?;
+            require_org(view, *org)?;
+            fresh(id.uuid())?;
+            if ask(view.role_name_taken(*org, &name.key()))? {
+                return Err(DomainError::DuplicateRole { name: name.into_string() }.into());
+            }
+            created(DomainEvent::RoleDefined(RoleDefined { role: *id, org: *org, name: name.into_string() }))
+        }
+        Command::AssignRole { role, person, expected_version } => {
+            let role_state = ask(view.role(*role))?.ok_or(DomainError::UnknownRole(*role))?;
+            let person_state = ask(view.person(*person))?.ok_or(DomainError::UnknownPerson(*person))?;
+            if let Some(expected) = expected_version {
+                if *expected != person_state.version {
+                    return Err(DomainError::VersionConflict {
+                        kind: "person",
+                        id: person.uuid(),
+                        expected: *expected,
+                        actual: person_state.version,
+                    }
+                    .into());
+                }
+            }
+            if role_state.org != person_state.org {
+                return Err(DomainError::RoleOfOtherOrganization { role: *role, person: *person }.into());
+            }
+            if ask(view.has_role(*person, *role))? {
+                return Err(DomainError::RoleAlreadyAssigned { role: *role, person: *person }.into());
+            }
+            Ok(vec![Decided {
+                event: DomainEvent::RoleAssigned(RoleAssigned { role: *role, person: *person, org: person_state.org }),
+                version: person_state.version + 1,
+            }])
+        }
+    }
+}
+
+fn ask<T, E>(r: Result<T, E>) -> Result<T, Refusal<E>> {
+    r.map_err(Refusal::View)
+}
+
+fn require_org<V: DomainView>(view: &V, org: OrgId) -> Result<Existing, Refusal<V::Error>> {
+    view.organization(org).map_err(Refusal::View)?.ok_or_else(|| DomainError::UnknownOrganization(org).into())
+}

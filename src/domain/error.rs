@@ -1,0 +1,132 @@
+//! Why a command was refused.
+//!
+//! Every message says what was wrong and what to do instead; the CLI prints it as is and the
+//! GUI shows it inline, so both say the same thing.
+
+use super::ids::{OrgId, PersonId, RoleId, UnitId};
+
+/// A command violated a rule of the domain. Nothing was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A name was empty after trimming.
+    #[error("the {field} is empty; give at least one visible character")]
+    EmptyName {
+        /// Which name.
+        field: &'static str,
+    },
+    /// A name was too long.
+    #[error("the {field} has {chars} characters; the limit is {max}")]
+    NameTooLong {
+        /// Which name.
+        field: &'static str,
+        /// Its length in characters.
+        chars: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A name held a control character (newline, tab, NUL, ...).
+    #[error("the {field} contains a control character (such as a newline or tab); remove it")]
+    ControlCharacter {
+        /// Which name.
+        field: &'static str,
+    },
+    /// An e-mail address was malformed.
+    #[error("'{input}' is not a valid e-mail address: {reason}")]
+    InvalidEmail {
+        /// The address (shortened).
+        input: String,
+        /// The rule it broke.
+        reason: &'static str,
+    },
+    /// A DNS domain was malformed.
+    #[error("'{input}' is not a valid domain name: {reason}")]
+    InvalidDomain {
+        /// The domain (shortened).
+        input: String,
+        /// The rule it broke.
+        reason: &'static str,
+    },
+    /// No organization has this id.
+    #[error("organization {0} does not exist; `cim-keys org list` shows the organizations")]
+    UnknownOrganization(OrgId),
+    /// No unit has this id.
+    #[error("unit {0} does not exist; `cim-keys org show ORG` lists the units of an organization")]
+    UnknownUnit(UnitId),
+    /// No person has this id.
+    #[error("person {0} does not exist; `cim-keys org show ORG` lists the people of an organization")]
+    UnknownPerson(PersonId),
+    /// No role has this id.
+    #[error("role {0} does not exist; `cim-keys org show ORG` lists the roles of an organization")]
+    UnknownRole(RoleId),
+    /// A unit of another organization was named.
+    #[error("unit {unit} belongs to another organization than {org}; choose a unit of {org}")]
+    UnitOfOtherOrganization {
+        /// The unit named.
+        unit: UnitId,
+        /// The organization of the command.
+        org: OrgId,
+    },
+    /// A role and a person of different organizations.
+    #[error("role {role} and person {person} belong to different organizations; assign a role of the person's organization")]
+    RoleOfOtherOrganization {
+        /// The role.
+        role: RoleId,
+        /// The person.
+        person: PersonId,
+    },
+    /// An organization of this name exists.
+    #[error("an organization named '{name}' already exists; choose another name")]
+    DuplicateOrganization {
+        /// The name.
+        name: String,
+    },
+    /// A unit of this name exists under the same parent.
+    #[error("a unit named '{name}' already exists at this place in the organization; choose another name or parent")]
+    DuplicateUnit {
+        /// The name.
+        name: String,
+    },
+    /// A person with this e-mail exists in the organization.
+    #[error("a person with the e-mail address '{email}' already exists in this organization")]
+    DuplicateEmail {
+        /// The address.
+        email: String,
+    },
+    /// A role of this name exists in the organization.
+    #[error("a role named '{name}' already exists in this organization; choose another name")]
+    DuplicateRole {
+        /// The name.
+        name: String,
+    },
+    /// The person already holds the role.
+    #[error("person {person} already has role {role}")]
+    RoleAlreadyAssigned {
+        /// The role.
+        role: RoleId,
+        /// The person.
+        person: PersonId,
+    },
+    /// A new aggregate was given an id that is already taken.
+    #[error("the id {0} is already in use; use a fresh id")]
+    IdInUse(uuid::Uuid),
+    /// The aggregate changed since the caller read it.
+    #[error("{kind} {id} is at version {actual}, not {expected}: it was changed meanwhile; reload and try again")]
+    VersionConflict {
+        /// Aggregate kind.
+        kind: &'static str,
+        /// Aggregate id.
+        id: uuid::Uuid,
+        /// The version the command expected.
+        expected: u64,
+        /// The version found.
+        actual: u64,
+    },
+}
+
+impl DomainError {
+    /// Whether the caller may simply retry after reloading (a conflict), as opposed to
+    /// fixing the input.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::VersionConflict { .. })
+    }
+}

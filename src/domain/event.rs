@@ -1,0 +1,241 @@
+//! Domain events: the facts the vault records.
+//!
+//! Each event has a stable name (`"PersonAdded"`) and a schema version; both are part of the
+//! stored format and never change once shipped — a changed meaning gets a new version or a new
+//! event. An [`EventEnvelope`] adds what every event carries: its id (UUIDv7), the aggregate
+//! and its version after the event, correlation and causation ids, the time and the device.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::ids::{CommandId, CorrelationId, DeviceId, EventId, OrgId, PersonId, RoleId, UnitId};
+use super::values::Timestamp;
+
+/// Kinds of aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AggregateKind {
+    /// [`OrgId`]
+    Organization,
+    /// [`UnitId`]
+    Unit,
+    /// [`PersonId`]
+    Person,
+    /// [`RoleId`]
+    Role,
+}
+
+impl AggregateKind {
+    /// The stable name used in stored events.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Organization => "organization",
+            Self::Unit => "unit",
+            Self::Person => "person",
+            Self::Role => "role",
+        }
+    }
+
+    /// Reads a stable name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "organization" => Self::Organization,
+            "unit" => Self::Unit,
+            "person" => Self::Person,
+            "role" => Self::Role,
+            _ => return None,
+        })
+    }
+}
+
+/// An organization came into being.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationCreated {
+    /// Its id.
+    pub org: OrgId,
+    /// Its name.
+    pub name: String,
+    /// Its DNS domain, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+/// An organizational unit was created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitCreated {
+    /// Its id.
+    pub unit: UnitId,
+    /// Its organization.
+    pub org: OrgId,
+    /// The unit it is nested in; none for a top-level unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<UnitId>,
+    /// Its name.
+    pub name: String,
+}
+
+/// A person joined an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonAdded {
+    /// Their id.
+    pub person: PersonId,
+    /// Their organization.
+    pub org: OrgId,
+    /// Their name.
+    pub name: String,
+    /// Their e-mail address.
+    pub email: String,
+    /// The units they are a member of.
+    pub units: Vec<UnitId>,
+}
+
+/// A role was defined for an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleDefined {
+    /// Its id.
+    pub role: RoleId,
+    /// Its organization.
+    pub org: OrgId,
+    /// Its name.
+    pub name: String,
+}
+
+/// A person was given a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleAssigned {
+    /// The role.
+    pub role: RoleId,
+    /// The person.
+    pub person: PersonId,
+    /// Their organization.
+    pub org: OrgId,
+}
+
+/// Everything that can happen in the domain. The aggregate an event belongs to is given by
+/// [`DomainEvent::aggregate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainEvent {
+    /// See [`OrganizationCreated`].
+    OrganizationCreated(OrganizationCreated),
+    /// See [`UnitCreated`].
+    UnitCreated(UnitCreated),
+    /// See [`PersonAdded`].
+    PersonAdded(PersonAdded),
+    /// See [`RoleDefined`].
+    RoleDefined(RoleDefined),
+    /// See [`RoleAssigned`] (an event of the person).
+    RoleAssigned(RoleAssigned),
+}
+
+impl DomainEvent {
+    /// Every stable event name, with its current schema version.
+    pub const NAMES: &'static [(&'static str, u16)] = &[
+        ("OrganizationCreated", 1),
+        ("UnitCreated", 1),
+        ("PersonAdded", 1),
+        ("RoleDefined", 1),
+        ("RoleAssigned", 1),
+    ];
+
+    /// The stable name of the event.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::OrganizationCreated(_) => "OrganizationCreated",
+            Self::UnitCreated(_) => "UnitCreated",
+            Self::PersonAdded(_) => "PersonAdded",
+            Self::RoleDefined(_) => "RoleDefined",
+            Self::RoleAssigned(_) => "RoleAssigned",
+        }
+    }
+
+    /// The schema version of the event's payload.
+    pub const fn schema(&self) -> u16 {
+        1
+    }
+
+    /// The aggregate the event belongs to.
+    pub fn aggregate(&self) -> (AggregateKind, Uuid) {
+        match self {
+            Self::OrganizationCreated(e) => (AggregateKind::Organization, e.org.uuid()),
+            Self::UnitCreated(e) => (AggregateKind::Unit, e.unit.uuid()),
+            Self::PersonAdded(e) => (AggregateKind::Person, e.person.uuid()),
+            Self::RoleDefined(e) => (AggregateKind::Role, e.role.uuid()),
+            Self::RoleAssigned(e) => (AggregateKind::Person, e.person.uuid()),
+        }
+    }
+
+    /// The organization (bounded context) the event happened in.
+    pub fn org(&self) -> OrgId {
+        match self {
+            Self::OrganizationCreated(e) => e.org,
+            Self::UnitCreated(e) => e.org,
+            Self::PersonAdded(e) => e.org,
+            Self::RoleDefined(e) => e.org,
+            Self::RoleAssigned(e) => e.org,
+        }
+    }
+}
+
+/// A decided event and the version its aggregate reaches with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// The event.
+    pub event: DomainEvent,
+    /// The aggregate's version after the event (1 for a new aggregate).
+    pub version: u64,
+}
+
+/// A domain event with everything needed to store, order and trace it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventEnvelope {
+    /// Its id (UUIDv7).
+    pub id: EventId,
+    /// The aggregate's version after this event.
+    pub version: u64,
+    /// Shared by everything one operator action caused.
+    pub correlation: CorrelationId,
+    /// The command that caused it.
+    pub causation: CommandId,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+    /// Where it happened.
+    pub device: DeviceId,
+    /// What happened.
+    pub event: DomainEvent,
+}
+
+impl EventEnvelope {
+    /// The aggregate the event belongs to.
+    pub fn aggregate(&self) -> (AggregateKind, Uuid) {
+        self.event.aggregate()
+    }
+}
+
+/// What is needed to wrap decided events into envelopes; supplied by the application layer,
+/// so the domain reads no clock and draws no random numbers.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    /// The time of the command.
+    pub now: Timestamp,
+    /// This vault's device id.
+    pub device: DeviceId,
+    /// The correlation id of the operator action.
+    pub correlation: CorrelationId,
+    /// The command's id: the causation of every event it produces.
+    pub command: CommandId,
+}
+
+/// Wraps decided events into envelopes, taking one fresh id per event from `next_id`.
+pub fn seal(decided: Vec<Decided>, ctx: &Ctx, mut next_id: impl FnMut() -> EventId) -> Vec<EventEnvelope> {
+    decided
+        .into_iter()
+        .map(|d| EventEnvelope {
+            id: next_id(),
+            version: d.version,
+            correlation: ctx.correlation,
+            causation: ctx.command,
+            occurred_at: ctx.now,
+            device: ctx.device,
+            event: d.event,
+        })
+        .collect()
+}

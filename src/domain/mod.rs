@@ -1,0 +1,42 @@
+//! The domain: organizations, their units, people and roles.
+//!
+//! Pure code only — no IO, no clock, no random numbers (a test in `tests/main.rs` enforces
+//! it). The shape is the classic event-sourced one:
+//!
+//! * a [`Command`] is an imperative request carrying raw input;
+//! * [`decide`] checks it against the current state (read through [`DomainView`]) and returns
+//!   the [`DomainEvent`]s it causes, or a [`DomainError`] saying what to fix;
+//! * [`seal`] wraps them into [`EventEnvelope`]s with ids, time, device, correlation and
+//!   causation supplied by the caller through [`Ctx`];
+//! * [`State::evolve`] folds events into state.
+//!
+//! Aggregates: Organization, OrganizationalUnit (nested under a parent unit), Person, Role.
+//! Each has a version that every one of its events increments; a command may state the
+//! version it expects and is refused with [`DomainError::VersionConflict`] otherwise.
+
+mod command;
+mod decide;
+mod error;
+mod event;
+mod ids;
+mod state;
+mod values;
+
+pub mod fixtures;
+
+pub use command::Command;
+pub use decide::{decide, DomainView, Existing, ExistingUnit, Refusal};
+pub use error::DomainError;
+pub use event::{
+    seal, AggregateKind, Ctx, Decided, DomainEvent, EventEnvelope, OrganizationCreated, PersonAdded, RoleAssigned,
+    RoleDefined, UnitCreated,
+};
+pub use ids::{CommandId, CorrelationId, DeviceId, EventId, IdParseError, OrgId, PersonId, RoleId, UnitId};
+pub(crate) use ids::{deserialize_uuid, excerpt, serialize_uuid};
+pub use state::{Organization, Person, Role, State, Unit};
+pub use values::{name_key, DomainName, Email, Name, Timestamp, MAX_EMAIL_CHARS, MAX_NAME_CHARS};
+
+#[cfg(test)]
+mod scenario;
+#[cfg(test)]
+mod tests;

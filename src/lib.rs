@@ -1,0 +1,16 @@
+//! cim-keys: offline key management with a content-addressed event history.
+//!
+//! Layers (an arrow only points down; see `docs/ARCHITECTURE.md`):
+//!
+//! ```text
+//! cli  ─┐
+//! gui  ─┴─► app ─► store ─► projection ─► domain
+//!           app ─► sync
+//! ```
+#![doc(html_no_source)]
+
+//pub mod app;
+//pub mod cli;
+pub mod domain;
+pub mod projection;
+//pub mod store;

@@ -1,0 +1,33 @@
+//! Projection: domain events → content-addressed graph events.
+//!
+//! * [`codec`]: canonical DAG-CBOR and CIDv1 (dag-cbor, sha2-256);
+//! * [`encode_domain_event`]: the block form of a domain event;
+//! * [`GraphProjector`]: lifts each domain event into graph events of the CIM vocabulary;
+//! * [`Chain`]: links each graph event block to the previous one, so the head CID commits to
+//!   the whole history; [`check_link`] verifies a stored block;
+//! * [`Graph`]: the graph the events describe, for consumers and for the faithfulness law.
+//!
+//! Pure code: no IO, no clock, no randomness. Formats are specified in
+//! `docs/formats/graph-events.md`; the golden test in `tests.rs` pins them.
+
+mod chain;
+pub mod codec;
+mod domain_codec;
+mod graph;
+mod graph_event;
+mod projector;
+
+pub use chain::{check_link, Chain, LinkError};
+pub use codec::{cid_of, parse_cid, Block, CodecError};
+pub use domain_codec::{decode_domain_event, encode_domain_event, DOMAIN_EVENT_FORMAT};
+pub use graph::{Edge, Graph, Node};
+pub use graph_event::{
+    relation, AggregateAdded, BoundedContextCreated, ConceptDefined, GraphEvent, GraphPayload, LinkedGraphEvent, Links,
+    Properties, RelationshipEstablished, GRAPH_EVENT_FORMAT,
+};
+pub use projector::{graph_event_id, GraphProjector, Lifted};
+
+pub use cid::Cid;
+
+#[cfg(test)]
+mod tests;
