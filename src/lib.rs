@@ -9,8 +9,8 @@
 //! ```
 #![doc(html_no_source)]
 
-//pub mod app;
-//pub mod cli;
+pub mod app;
+pub mod cli;
 pub mod domain;
 pub mod projection;
-//pub mod store;
+pub mod store;

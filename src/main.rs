@@ -1,1 +1,7 @@
-fn main() {}
+//! The `cim-keys` binary: see `cim_keys::cli`.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cim_keys::cli::run(std::env::args_os())
+}

@@ -5,11 +5,11 @@
 //! command's transaction; tests answer them from the in-memory [`super::State`] built by
 //! folding events with `evolve`. Either way `decide` itself does no IO.
 
+use super::Command;
 use super::error::DomainError;
 use super::event::{Decided, DomainEvent, OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined, UnitCreated};
 use super::ids::{OrgId, PersonId, RoleId, UnitId};
 use super::values::{DomainName, Email, Name};
-use super::Command;
 
 /// What `decide` needs to know about an existing aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +108,12 @@ pub fn decide<V: DomainView>(view: &V, command: &Command) -> Result<Vec<Decided>
             if ask(view.unit_name_taken(*org, *parent, &name.key()))? {
                 return Err(DomainError::DuplicateUnit { name: name.into_string() }.into());
             }
-            created(DomainEvent::UnitCreated(UnitCreated { unit: *id, org: *org, parent: *parent, name: name.into_string() }))
+            created(DomainEvent::UnitCreated(UnitCreated {
+                unit: *id,
+                org: *org,
+                parent: *parent,
+                name: name.into_string(),
+            }))
         }
         Command::AddPerson { id, org, name, email, units } => {
             let name = Name::parse("person name", name)?;

@@ -67,7 +67,9 @@ pub enum DomainError {
         org: OrgId,
     },
     /// A role and a person of different organizations.
-    #[error("role {role} and person {person} belong to different organizations; assign a role of the person's organization")]
+    #[error(
+        "role {role} and person {person} belong to different organizations; assign a role of the person's organization"
+    )]
     RoleOfOtherOrganization {
         /// The role.
         role: RoleId,

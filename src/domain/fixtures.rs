@@ -105,7 +105,13 @@ pub fn golden_history() -> Vec<EventEnvelope> {
         Command::CreateOrganization { id: org, name: "Acme Corp".into(), domain: Some("acme.example".into()) },
         Command::CreateUnit { id: eng, org, parent: None, name: "Engineering".into() },
         Command::CreateUnit { id: ops, org, parent: Some(eng), name: "Operations".into() },
-        Command::AddPerson { id: ann, org, name: "Ann Example".into(), email: "ann@acme.example".into(), units: vec![ops] },
+        Command::AddPerson {
+            id: ann,
+            org,
+            name: "Ann Example".into(),
+            email: "ann@acme.example".into(),
+            units: vec![ops],
+        },
         Command::DefineRole { id: officer, org, name: "Security Officer".into() },
         Command::AssignRole { role: officer, person: ann, expected_version: Some(1) },
     ];

@@ -26,11 +26,7 @@ pub struct IdParseError {
 /// Shortens user input for use inside an error message.
 pub(crate) fn excerpt(input: &str) -> String {
     const MAX: usize = 40;
-    let cleaned: String = input
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .take(MAX + 1)
-        .collect();
+    let cleaned: String = input.chars().map(|c| if c.is_control() { '?' } else { c }).take(MAX + 1).collect();
     if cleaned.chars().count() > MAX {
         let short: String = cleaned.chars().take(MAX).collect();
         format!("{short}…")

@@ -25,16 +25,16 @@ mod values;
 pub mod fixtures;
 
 pub use command::Command;
-pub use decide::{decide, DomainView, Existing, ExistingUnit, Refusal};
+pub use decide::{DomainView, Existing, ExistingUnit, Refusal, decide};
 pub use error::DomainError;
 pub use event::{
-    seal, AggregateKind, Ctx, Decided, DomainEvent, EventEnvelope, OrganizationCreated, PersonAdded, RoleAssigned,
-    RoleDefined, UnitCreated,
+    AggregateKind, Ctx, Decided, DomainEvent, EventEnvelope, OrganizationCreated, PersonAdded, RoleAssigned,
+    RoleDefined, UnitCreated, seal,
 };
 pub use ids::{CommandId, CorrelationId, DeviceId, EventId, IdParseError, OrgId, PersonId, RoleId, UnitId};
 pub(crate) use ids::{deserialize_uuid, excerpt, serialize_uuid};
 pub use state::{Organization, Person, Role, State, Unit};
-pub use values::{name_key, DomainName, Email, Name, Timestamp, MAX_EMAIL_CHARS, MAX_NAME_CHARS};
+pub use values::{DomainName, Email, MAX_EMAIL_CHARS, MAX_NAME_CHARS, Name, Timestamp, name_key};
 
 #[cfg(test)]
 mod scenario;

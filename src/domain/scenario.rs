@@ -16,7 +16,8 @@ impl Scenario {
     pub fn given(commands: &[Command]) -> Self {
         let mut scenario = Self { state: State::default(), next: 1 };
         for command in commands {
-            let decided = decide(&scenario.state, command).unwrap_or_else(|e| panic!("given {command:?} failed: {e:?}"));
+            let decided =
+                decide(&scenario.state, command).unwrap_or_else(|e| panic!("given {command:?} failed: {e:?}"));
             for envelope in scenario.seal(decided) {
                 scenario.state.evolve(&envelope);
             }
@@ -40,10 +41,12 @@ impl Scenario {
 
     /// Runs the command under test.
     pub fn when(self, command: Command) -> Outcome {
-        Outcome { result: decide(&self.state, &command).map_err(|r| match r {
-            Refusal::Rejected(e) => e,
-            Refusal::View(never) => match never {},
-        }) }
+        Outcome {
+            result: decide(&self.state, &command).map_err(|r| match r {
+                Refusal::Rejected(e) => e,
+                Refusal::View(never) => match never {},
+            }),
+        }
     }
 }
 

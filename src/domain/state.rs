@@ -93,7 +93,8 @@ impl State {
         let version = envelope.version;
         match &envelope.event {
             DomainEvent::OrganizationCreated(e) => {
-                self.organizations.insert(e.org, Organization { name: e.name.clone(), domain: e.domain.clone(), version });
+                self.organizations
+                    .insert(e.org, Organization { name: e.name.clone(), domain: e.domain.clone(), version });
             }
             DomainEvent::UnitCreated(e) => {
                 self.units.insert(e.unit, Unit { org: e.org, parent: e.parent, name: e.name.clone(), version });

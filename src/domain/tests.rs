@@ -57,7 +57,11 @@ fn world() -> Vec<Command> {
 #[test]
 fn creating_an_organization_records_its_trimmed_name_and_lowercased_domain() {
     Scenario::given(&[])
-        .when(Command::CreateOrganization { id: org(1), name: "  Acme Corp ".into(), domain: Some("Acme.EXAMPLE".into()) })
+        .when(Command::CreateOrganization {
+            id: org(1),
+            name: "  Acme Corp ".into(),
+            domain: Some("Acme.EXAMPLE".into()),
+        })
         .then(&[(
             DomainEvent::OrganizationCreated(OrganizationCreated {
                 org: org(1),
@@ -70,22 +74,36 @@ fn creating_an_organization_records_its_trimmed_name_and_lowercased_domain() {
 
 #[test]
 fn names_must_not_be_empty_or_whitespace() {
-    Scenario::given(&[]).when(create_org(1, " \t ")).then_rejected(DomainError::EmptyName { field: "organization name" });
-    Scenario::given(&world()).when(create_unit(5, 1, None, "")).then_rejected(DomainError::EmptyName { field: "unit name" });
-    Scenario::given(&world()).when(define_role(5, 1, "  ")).then_rejected(DomainError::EmptyName { field: "role name" });
+    Scenario::given(&[])
+        .when(create_org(1, " \t "))
+        .then_rejected(DomainError::EmptyName { field: "organization name" });
+    Scenario::given(&world())
+        .when(create_unit(5, 1, None, ""))
+        .then_rejected(DomainError::EmptyName { field: "unit name" });
+    Scenario::given(&world())
+        .when(define_role(5, 1, "  "))
+        .then_rejected(DomainError::EmptyName { field: "role name" });
 }
 
 #[test]
 fn names_are_bounded_in_length() {
-    Scenario::given(&[])
-        .when(create_org(1, &"x".repeat(100_000)))
-        .then_rejected(DomainError::NameTooLong { field: "organization name", chars: 100_000, max: MAX_NAME_CHARS });
+    Scenario::given(&[]).when(create_org(1, &"x".repeat(100_000))).then_rejected(DomainError::NameTooLong {
+        field: "organization name",
+        chars: 100_000,
+        max: MAX_NAME_CHARS,
+    });
 }
 
 #[test]
 fn names_must_not_hold_control_characters() {
     Scenario::given(&world())
-        .when(Command::AddPerson { id: person(5), org: org(1), name: "Eve\u{1b}[31m".into(), email: "eve@acme.example".into(), units: vec![] })
+        .when(Command::AddPerson {
+            id: person(5),
+            org: org(1),
+            name: "Eve\u{1b}[31m".into(),
+            email: "eve@acme.example".into(),
+            units: vec![],
+        })
         .then_rejected(DomainError::ControlCharacter { field: "person name" });
 }
 
@@ -105,7 +123,9 @@ fn organization_domains_are_validated() {
 
 #[test]
 fn organization_names_are_unique_in_the_vault() {
-    Scenario::given(&world()).when(create_org(3, "ACME")).then_rejected(DomainError::DuplicateOrganization { name: "ACME".into() });
+    Scenario::given(&world())
+        .when(create_org(3, "ACME"))
+        .then_rejected(DomainError::DuplicateOrganization { name: "ACME".into() });
 }
 
 #[test]
@@ -115,10 +135,13 @@ fn units_need_an_existing_organization() {
 
 #[test]
 fn units_nest_under_an_existing_parent() {
+    Scenario::given(&world()).when(create_unit(3, 1, Some(2), "SRE")).then(&[(
+        DomainEvent::UnitCreated(UnitCreated { unit: unit(3), org: org(1), parent: Some(unit(2)), name: "SRE".into() }),
+        1,
+    )]);
     Scenario::given(&world())
-        .when(create_unit(3, 1, Some(2), "SRE"))
-        .then(&[(DomainEvent::UnitCreated(UnitCreated { unit: unit(3), org: org(1), parent: Some(unit(2)), name: "SRE".into() }), 1)]);
-    Scenario::given(&world()).when(create_unit(3, 1, Some(77), "SRE")).then_rejected(DomainError::UnknownUnit(unit(77)));
+        .when(create_unit(3, 1, Some(77), "SRE"))
+        .then_rejected(DomainError::UnknownUnit(unit(77)));
 }
 
 #[test]
@@ -133,34 +156,43 @@ fn unit_names_are_unique_under_one_parent_but_not_across_parents() {
     Scenario::given(&world())
         .when(create_unit(3, 1, None, "engineering"))
         .then_rejected(DomainError::DuplicateUnit { name: "engineering".into() });
-    Scenario::given(&world())
-        .when(create_unit(3, 1, Some(2), "Engineering"))
-        .then(&[(DomainEvent::UnitCreated(UnitCreated { unit: unit(3), org: org(1), parent: Some(unit(2)), name: "Engineering".into() }), 1)]);
+    Scenario::given(&world()).when(create_unit(3, 1, Some(2), "Engineering")).then(&[(
+        DomainEvent::UnitCreated(UnitCreated {
+            unit: unit(3),
+            org: org(1),
+            parent: Some(unit(2)),
+            name: "Engineering".into(),
+        }),
+        1,
+    )]);
     // The same name in another organization is fine.
-    Scenario::given(&world())
-        .when(create_unit(3, 2, None, "Engineering"))
-        .then(&[(DomainEvent::UnitCreated(UnitCreated { unit: unit(3), org: org(2), parent: None, name: "Engineering".into() }), 1)]);
+    Scenario::given(&world()).when(create_unit(3, 2, None, "Engineering")).then(&[(
+        DomainEvent::UnitCreated(UnitCreated { unit: unit(3), org: org(2), parent: None, name: "Engineering".into() }),
+        1,
+    )]);
 }
 
 #[test]
 fn people_join_units_of_their_organization_only() {
-    Scenario::given(&world())
-        .when(add_person(5, 1, "bob@acme.example", &[2, 1, 2]))
-        .then(&[(
-            DomainEvent::PersonAdded(PersonAdded {
-                person: person(5),
-                org: org(1),
-                name: "Person 5".into(),
-                email: "bob@acme.example".into(),
-                units: vec![unit(2), unit(1)],
-            }),
-            1,
-        )]);
+    Scenario::given(&world()).when(add_person(5, 1, "bob@acme.example", &[2, 1, 2])).then(&[(
+        DomainEvent::PersonAdded(PersonAdded {
+            person: person(5),
+            org: org(1),
+            name: "Person 5".into(),
+            email: "bob@acme.example".into(),
+            units: vec![unit(2), unit(1)],
+        }),
+        1,
+    )]);
     Scenario::given(&world())
         .when(add_person(5, 1, "bob@acme.example", &[9]))
         .then_rejected(DomainError::UnitOfOtherOrganization { unit: unit(9), org: org(1) });
-    Scenario::given(&world()).when(add_person(5, 1, "bob@acme.example", &[42])).then_rejected(DomainError::UnknownUnit(unit(42)));
-    Scenario::given(&world()).when(add_person(5, 3, "bob@acme.example", &[])).then_rejected(DomainError::UnknownOrganization(org(3)));
+    Scenario::given(&world())
+        .when(add_person(5, 1, "bob@acme.example", &[42]))
+        .then_rejected(DomainError::UnknownUnit(unit(42)));
+    Scenario::given(&world())
+        .when(add_person(5, 3, "bob@acme.example", &[]))
+        .then_rejected(DomainError::UnknownOrganization(org(3)));
 }
 
 #[test]
@@ -168,18 +200,16 @@ fn e_mail_addresses_are_unique_in_an_organization() {
     Scenario::given(&world())
         .when(add_person(5, 1, "ANN@acme.example", &[]))
         .then_rejected(DomainError::DuplicateEmail { email: "ANN@acme.example".into() });
-    Scenario::given(&world())
-        .when(add_person(5, 2, "ann@acme.example", &[]))
-        .then(&[(
-            DomainEvent::PersonAdded(PersonAdded {
-                person: person(5),
-                org: org(2),
-                name: "Person 5".into(),
-                email: "ann@acme.example".into(),
-                units: vec![],
-            }),
-            1,
-        )]);
+    Scenario::given(&world()).when(add_person(5, 2, "ann@acme.example", &[])).then(&[(
+        DomainEvent::PersonAdded(PersonAdded {
+            person: person(5),
+            org: org(2),
+            name: "Person 5".into(),
+            email: "ann@acme.example".into(),
+            units: vec![],
+        }),
+        1,
+    )]);
 }
 
 #[test]
@@ -187,9 +217,10 @@ fn role_names_are_unique_in_an_organization() {
     Scenario::given(&world())
         .when(define_role(2, 1, "security officer"))
         .then_rejected(DomainError::DuplicateRole { name: "security officer".into() });
-    Scenario::given(&world())
-        .when(define_role(2, 2, "Security Officer"))
-        .then(&[(DomainEvent::RoleDefined(RoleDefined { role: role(2), org: org(2), name: "Security Officer".into() }), 1)]);
+    Scenario::given(&world()).when(define_role(2, 2, "Security Officer")).then(&[(
+        DomainEvent::RoleDefined(RoleDefined { role: role(2), org: org(2), name: "Security Officer".into() }),
+        1,
+    )]);
 }
 
 #[test]
@@ -203,7 +234,9 @@ fn assigning_a_role_advances_the_person_version() {
 fn a_role_is_assigned_once() {
     let mut given = world();
     given.push(assign(1, 1));
-    Scenario::given(&given).when(assign(1, 1)).then_rejected(DomainError::RoleAlreadyAssigned { role: role(1), person: person(1) });
+    Scenario::given(&given)
+        .when(assign(1, 1))
+        .then_rejected(DomainError::RoleAlreadyAssigned { role: role(1), person: person(1) });
 }
 
 #[test]
@@ -212,7 +245,9 @@ fn roles_and_people_must_exist_and_share_an_organization() {
     Scenario::given(&world()).when(assign(1, 8)).then_rejected(DomainError::UnknownPerson(person(8)));
     let mut given = world();
     given.push(add_person(6, 2, "gil@globex.example", &[9]));
-    Scenario::given(&given).when(assign(1, 6)).then_rejected(DomainError::RoleOfOtherOrganization { role: role(1), person: person(6) });
+    Scenario::given(&given)
+        .when(assign(1, 6))
+        .then_rejected(DomainError::RoleOfOtherOrganization { role: role(1), person: person(6) });
 }
 
 #[test]
@@ -231,7 +266,12 @@ fn a_stale_expected_version_is_a_conflict() {
 #[test]
 fn ids_of_new_aggregates_must_be_fresh() {
     Scenario::given(&world())
-        .when(Command::CreateUnit { id: UnitId::from_uuid(org(1).uuid()), org: org(1), parent: None, name: "New".into() })
+        .when(Command::CreateUnit {
+            id: UnitId::from_uuid(org(1).uuid()),
+            org: org(1),
+            parent: None,
+            name: "New".into(),
+        })
         .then_rejected(DomainError::IdInUse(org(1).uuid()));
 }
 

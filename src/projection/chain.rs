@@ -6,7 +6,7 @@
 
 use cid::Cid;
 
-use super::codec::{cid_of, Block, CodecError};
+use super::codec::{Block, CodecError, cid_of};
 use super::graph_event::GraphEvent;
 
 /// The running head of the chain.

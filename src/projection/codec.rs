@@ -6,10 +6,10 @@
 //! then bytewise; shortest integer forms; CIDs as tag 42. Any IPLD library recomputes the same
 //! CID from the same bytes (a test does so with `multihash-codetable`).
 
-use cid::multihash::Multihash;
 use cid::Cid;
-use serde::de::DeserializeOwned;
+use cid::multihash::Multihash;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 /// Multicodec code of DAG-CBOR.

@@ -12,10 +12,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode, Block, CodecError};
+use super::codec::{Block, CodecError, decode, encode};
 use crate::domain::{
-    deserialize_uuid, serialize_uuid, AggregateKind, CommandId, CorrelationId, DeviceId, DomainEvent, EventEnvelope,
-    EventId, Timestamp,
+    AggregateKind, CommandId, CorrelationId, DeviceId, DomainEvent, EventEnvelope, EventId, Timestamp,
+    deserialize_uuid, serialize_uuid,
 };
 
 /// Format version of domain event blocks.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
-use super::graph_event::{relation, GraphEvent, GraphPayload, Properties};
+use super::graph_event::{GraphEvent, GraphPayload, Properties, relation};
 use crate::domain::{OrgId, State};
 
 /// A node: an aggregate or concept of a context.
@@ -91,9 +91,10 @@ impl Graph {
             graph.contexts.insert(*id, props);
         }
         for (id, unit) in &state.units {
-            graph
-                .nodes
-                .insert(id.uuid(), Node { context: unit.org, kind: "organizational_unit".into(), properties: name(&unit.name) });
+            graph.nodes.insert(
+                id.uuid(),
+                Node { context: unit.org, kind: "organizational_unit".into(), properties: name(&unit.name) },
+            );
             let parent = unit.parent.map_or(unit.org.uuid(), |p| p.uuid());
             graph.edges.insert(edge(id.uuid(), relation::PART_OF, parent));
         }
@@ -109,7 +110,9 @@ impl Graph {
             }
         }
         for (id, role) in &state.roles {
-            graph.nodes.insert(id.uuid(), Node { context: role.org, kind: "role".into(), properties: name(&role.name) });
+            graph
+                .nodes
+                .insert(id.uuid(), Node { context: role.org, kind: "role".into(), properties: name(&role.name) });
         }
         graph
     }

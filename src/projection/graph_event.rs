@@ -17,8 +17,8 @@ use cid::Cid;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode, Block, CodecError};
-use crate::domain::{deserialize_uuid, serialize_uuid, CorrelationId, DeviceId, EventId, OrgId, Timestamp};
+use super::codec::{Block, CodecError, decode, encode};
+use crate::domain::{CorrelationId, DeviceId, EventId, OrgId, Timestamp, deserialize_uuid, serialize_uuid};
 
 /// Format version of graph event blocks.
 pub const GRAPH_EVENT_FORMAT: u64 = 1;

@@ -17,15 +17,15 @@ mod graph;
 mod graph_event;
 mod projector;
 
-pub use chain::{check_link, Chain, LinkError};
-pub use codec::{cid_of, parse_cid, Block, CodecError};
-pub use domain_codec::{decode_domain_event, encode_domain_event, DOMAIN_EVENT_FORMAT};
+pub use chain::{Chain, LinkError, check_link};
+pub use codec::{Block, CodecError, cid_of, parse_cid};
+pub use domain_codec::{DOMAIN_EVENT_FORMAT, decode_domain_event, encode_domain_event};
 pub use graph::{Edge, Graph, Node};
 pub use graph_event::{
-    relation, AggregateAdded, BoundedContextCreated, ConceptDefined, GraphEvent, GraphPayload, LinkedGraphEvent, Links,
-    Properties, RelationshipEstablished, GRAPH_EVENT_FORMAT,
+    AggregateAdded, BoundedContextCreated, ConceptDefined, GRAPH_EVENT_FORMAT, GraphEvent, GraphPayload,
+    LinkedGraphEvent, Links, Properties, RelationshipEstablished, relation,
 };
-pub use projector::{graph_event_id, GraphProjector, Lifted};
+pub use projector::{GraphProjector, Lifted, graph_event_id};
 
 pub use cid::Cid;
 

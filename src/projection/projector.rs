@@ -20,8 +20,8 @@ use uuid::Uuid;
 use super::codec::{Block, CodecError};
 use super::domain_codec::encode_domain_event;
 use super::graph_event::{
-    relation, AggregateAdded, BoundedContextCreated, ConceptDefined, GraphEvent, GraphPayload, Properties,
-    RelationshipEstablished,
+    AggregateAdded, BoundedContextCreated, ConceptDefined, GraphEvent, GraphPayload, Properties,
+    RelationshipEstablished, relation,
 };
 use crate::domain::{DomainEvent, EventEnvelope, EventId};
 
@@ -53,7 +53,10 @@ impl GraphProjector {
     }
 
     /// Lifts a history, in order.
-    pub fn lift_all<'a>(&self, history: impl IntoIterator<Item = &'a EventEnvelope>) -> Result<Vec<Lifted>, CodecError> {
+    pub fn lift_all<'a>(
+        &self,
+        history: impl IntoIterator<Item = &'a EventEnvelope>,
+    ) -> Result<Vec<Lifted>, CodecError> {
         history.into_iter().map(|e| self.lift(e)).collect()
     }
 

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::domain::fixtures::{golden_history, HistoryBuilder};
+use crate::domain::fixtures::{HistoryBuilder, golden_history};
 use crate::domain::{Command, EventEnvelope, OrgId, PersonId, RoleId, State, UnitId};
 
 /// A random operation; indices pick among what exists, so most operations are valid and the
@@ -31,7 +31,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (name(), any::<bool>()).prop_map(|(n, d)| Op::Org(n, d)),
         (0..4usize, proptest::option::of(0..8usize), name()).prop_map(|(o, p, n)| Op::Unit(o, p, n)),
-        (0..4usize, name(), 0..6usize, proptest::collection::vec(0..8usize, 0..3)).prop_map(|(o, n, e, u)| Op::Person(o, n, e, u)),
+        (0..4usize, name(), 0..6usize, proptest::collection::vec(0..8usize, 0..3))
+            .prop_map(|(o, n, e, u)| Op::Person(o, n, e, u)),
         (0..4usize, name()).prop_map(|(o, n)| Op::Role(o, n)),
         (0..6usize, 0..8usize).prop_map(|(r, p)| Op::Assign(r, p)),
     ]
@@ -56,7 +57,12 @@ fn history(ops: &[Op]) -> Vec<EventEnvelope> {
                 let Some(org) = pick(&orgs, *o) else { continue };
                 let id = UnitId::from_uuid(b.id());
                 units.push(id);
-                Command::CreateUnit { id, org, parent: p.and_then(|p| pick(&units[..units.len() - 1], p)), name: n.clone() }
+                Command::CreateUnit {
+                    id,
+                    org,
+                    parent: p.and_then(|p| pick(&units[..units.len() - 1], p)),
+                    name: n.clone(),
+                }
             }
             Op::Person(o, n, e, u) => {
                 let Some(org) = pick(&orgs, *o) else { continue };
@@ -240,5 +246,8 @@ fn unknown_versions_are_typed_errors() {
         m.insert("v".into(), ipld_core::ipld::Ipld::Integer(2));
     }
     let bytes = serde_ipld_dagcbor::to_vec(&ipld).unwrap();
-    assert_eq!(decode_domain_event(&bytes), Err(CodecError::UnsupportedVersion { what: "domain event block", found: 2 }));
+    assert_eq!(
+        decode_domain_event(&bytes),
+        Err(CodecError::UnsupportedVersion { what: "domain event block", found: 2 })
+    );
 }

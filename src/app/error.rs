@@ -1,0 +1,54 @@
+//! Application errors and how they map to exit codes.
+
+use crate::domain::{DomainError, IdParseError};
+use crate::store::StoreError;
+
+/// Broad classes of failure, for exit codes and for the GUI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input was invalid: fix it and try again (exit 2).
+    InvalidInput,
+    /// The operation failed: the environment, the vault, or a verification (exit 1).
+    Failed,
+}
+
+/// Why an application call failed. Nothing was recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A command was refused by the domain; `index` is its position in a batch.
+    #[error("{}{error}", index.map(|i| format!("item {}: ", i + 1)).unwrap_or_default())]
+    Rejected {
+        /// Position in a batch.
+        index: Option<usize>,
+        /// The rule broken.
+        error: DomainError,
+    },
+    /// An id could not be parsed.
+    #[error(transparent)]
+    Id(#[from] IdParseError),
+    /// Other invalid input (a malformed file, say).
+    #[error("{0}")]
+    Invalid(String),
+    /// The vault could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    /// The class of the error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Rejected { error, .. } if error.is_conflict() => ErrorKind::Failed,
+            Self::Rejected { .. } | Self::Id(_) | Self::Invalid(_) => ErrorKind::InvalidInput,
+            Self::Store(_) => ErrorKind::Failed,
+        }
+    }
+
+    /// The domain error inside, if any.
+    pub fn domain(&self) -> Option<&DomainError> {
+        match self {
+            Self::Rejected { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The application service: the one entry point the CLI (and later the GUI) uses.
+//!
+//! [`Vault::execute`] runs a command the way the pipeline of `docs/ARCHITECTURE.md` says:
+//! open one IMMEDIATE transaction, let the domain `decide` against the read models, wrap the
+//! events with ids, time and device ([`crate::domain::seal`]), lift them with the
+//! [`GraphProjector`], and record domain events, graph event blocks, outbox rows and read
+//! models in that same transaction; commit, or leave everything as it was.
+//! [`Vault::execute_all`] does the same for many commands in one transaction.
+//!
+//! This is the layer that reads the clock and draws UUIDv7s; the layers below get them passed
+//! in.
+
+mod error;
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use cid::Cid;
+use serde::Serialize;
+use uuid::Uuid;
+
+pub use error::{AppError, ErrorKind};
+
+use crate::domain::{Command, CommandId, CorrelationId, Ctx, DeviceId, EventId, Refusal, Timestamp, decide, seal};
+use crate::projection::GraphProjector;
+use crate::store::{
+    DATABASE_FILE, DomainEventRow, EventQuery, GraphEventRow, OrgSummary, OrgTree, Status, Store, StoreError,
+    VaultIdentity, VerifyReport,
+};
+
+/// A fresh UUIDv7 (time-ordered, random tail).
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_datetime(Utc::now())
+}
+
+/// One event recorded by a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    /// Domain event id.
+    pub id: EventId,
+    /// Domain event type.
+    #[serde(rename = "type")]
+    pub event_type: &'static str,
+    /// Its aggregate.
+    pub aggregate: Uuid,
+    /// CID of its block.
+    #[serde(serialize_with = "ser_cid")]
+    pub cid: Cid,
+    /// CIDs of the graph events lifted from it.
+    #[serde(serialize_with = "ser_cids")]
+    pub graph: Vec<Cid>,
+}
+
+fn ser_cid<S: serde::Serializer>(cid: &Cid, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(cid)
+}
+
+fn ser_cids<S: serde::Serializer>(cids: &[Cid], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(cids.iter().map(|c| c.to_string()))
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    /// The correlation id shared by everything recorded.
+    pub correlation: CorrelationId,
+    /// The domain events recorded, in order.
+    pub events: Vec<Recorded>,
+    /// The head CID after the command.
+    #[serde(serialize_with = "ser_opt_cid")]
+    pub head: Option<Cid>,
+}
+
+fn ser_opt_cid<S: serde::Serializer>(cid: &Option<Cid>, s: S) -> Result<S::Ok, S::Error> {
+    match cid {
+        Some(c) => s.collect_str(c),
+        None => s.serialize_none(),
+    }
+}
+
+/// An open vault: its database in the data directory.
+#[derive(Debug)]
+pub struct Vault {
+    store: Store,
+    data_dir: PathBuf,
+}
+
+fn check_data_dir(dir: &Path) -> Result<(), AppError> {
+    let fault = |reason: String| AppError::Store(StoreError::DataDir { path: dir.to_owned(), reason });
+    match std::fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => Err(fault("it is a file, not a directory".into())),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(fault(e.to_string())),
+    }
+}
+
+impl Vault {
+    /// Creates a vault in `data_dir` (creating the directory if needed).
+    pub fn init(data_dir: &Path) -> Result<Self, AppError> {
+        check_data_dir(data_dir)?;
+        let fault = |reason: String| AppError::Store(StoreError::DataDir { path: data_dir.to_owned(), reason });
+        std::fs::create_dir_all(data_dir).map_err(|e| fault(e.to_string()))?;
+        let path = data_dir.join(DATABASE_FILE);
+        let identity =
+            VaultIdentity { vault_id: new_id(), device_id: DeviceId::from_uuid(new_id()), created_at: now() };
+        let store = Store::create(&path, identity).map_err(|e| match e {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::CannotOpen => {
+                fault("it is not writable".into())
+            }
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ReadOnly => {
+                fault("it is not writable".into())
+            }
+            other => AppError::Store(other),
+        })?;
+        Ok(Self { store, data_dir: data_dir.to_owned() })
+    }
+
+    /// Opens the vault in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, AppError> {
+        check_data_dir(data_dir)?;
+        let store = Store::open(&data_dir.join(DATABASE_FILE))?;
+        Ok(Self { store, data_dir: data_dir.to_owned() })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The vault's identity.
+    pub fn identity(&self) -> VaultIdentity {
+        self.store.identity()
+    }
+
+    /// Runs one command in its own transaction.
+    pub fn execute(&mut self, command: Command) -> Result<Receipt, AppError> {
+        self.execute_all(vec![command]).map_err(|e| match e {
+            AppError::Rejected { error, .. } => AppError::Rejected { index: None, error },
+            other => other,
+        })
+    }
+
+    /// Runs commands in order, in one transaction under one correlation id: all are recorded,
+    /// or — if any is refused or anything fails — none.
+    pub fn execute_all(&mut self, commands: Vec<Command>) -> Result<Receipt, AppError> {
+        let device = self.store.identity().device_id;
+        let correlation = CorrelationId::from_uuid(new_id());
+        let at = now();
+        let mut tx = self.store.begin()?;
+        let mut recorded = Vec::new();
+        for (index, command) in commands.iter().enumerate() {
+            let decided = decide(&tx, command).map_err(|r| match r {
+                Refusal::Rejected(error) => AppError::Rejected { index: Some(index), error },
+                Refusal::View(e) => AppError::Store(e),
+            })?;
+            let ctx = Ctx { now: at, device, correlation, command: CommandId::from_uuid(new_id()) };
+            for envelope in seal(decided, &ctx, || EventId::from_uuid(new_id())) {
+                let lifted = GraphProjector.lift(&envelope).map_err(StoreError::from)?;
+                let graph = tx.record(&envelope, &lifted)?;
+                recorded.push(Recorded {
+                    id: envelope.id,
+                    event_type: envelope.event.name(),
+                    aggregate: envelope.aggregate().1,
+                    cid: lifted.domain.cid,
+                    graph,
+                });
+            }
+        }
+        let head = tx.head();
+        tx.commit()?;
+        Ok(Receipt { correlation, events: recorded, head })
+    }
+
+    /// Counts and head.
+    pub fn status(&self) -> Result<Status, AppError> {
+        Ok(self.store.status()?)
+    }
+
+    /// A page of graph events.
+    pub fn graph_events(&self, query: EventQuery) -> Result<Vec<GraphEventRow>, AppError> {
+        Ok(self.store.graph_events(query)?)
+    }
+
+    /// A page of domain events.
+    pub fn domain_events(&self, query: EventQuery) -> Result<Vec<DomainEventRow>, AppError> {
+        Ok(self.store.domain_events(query)?)
+    }
+
+    /// All organizations.
+    pub fn organizations(&self) -> Result<Vec<OrgSummary>, AppError> {
+        Ok(self.store.organizations()?)
+    }
+
+    /// One organization's units, people and roles.
+    pub fn organization_tree(&self, org: crate::domain::OrgId) -> Result<OrgTree, AppError> {
+        self.store
+            .organization_tree(&org.to_string())?
+            .ok_or(AppError::Rejected { index: None, error: crate::domain::DomainError::UnknownOrganization(org) })
+    }
+
+    /// Recomputes every CID and link.
+    pub fn verify(&self) -> Result<VerifyReport, AppError> {
+        Ok(self.store.verify()?)
+    }
+
+    /// The store, for checks that compare read models with the event log.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

@@ -1,0 +1,190 @@
+//! The argument grammar (clap derive) and the people CSV reader.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::app::AppError;
+
+/// cim-keys: offline key management for an organization, with a content-addressed history.
+#[derive(Debug, Parser)]
+#[command(name = "cim-keys", version, about, long_about = None)]
+pub struct Cli {
+    /// The vault's data directory [default: the platform data directory + /cim-keys]
+    #[arg(long, global = true, env = "CIM_KEYS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print one machine-readable JSON document on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create the vault in the data directory
+    Init,
+    /// Organizations
+    #[command(subcommand)]
+    Org(OrgCmd),
+    /// Organizational units
+    #[command(subcommand)]
+    Unit(UnitCmd),
+    /// People
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// Roles
+    #[command(subcommand)]
+    Role(RoleCmd),
+    /// List the graph events (the chain), or with --domain the domain events, with their CIDs
+    Events {
+        /// List domain events instead of graph events
+        #[arg(long)]
+        domain: bool,
+        /// Only events after this sequence number
+        #[arg(long, value_name = "SEQ")]
+        after: Option<u64>,
+        /// At most this many events
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+    },
+    /// Recompute every CID and chain link; exit 1 naming the first bad event
+    Verify,
+    /// Counts of events, pending and uploaded, and the head CID
+    Status,
+}
+
+/// `org` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrgCmd {
+    /// Create an organization; prints its id
+    Create {
+        /// Its name
+        #[arg(long)]
+        name: String,
+        /// Its DNS domain
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// List organizations
+    List,
+    /// Show an organization's units, people and roles
+    Show {
+        /// The organization's id
+        org: String,
+    },
+}
+
+/// `unit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UnitCmd {
+    /// Create an organizational unit; prints its id
+    Create {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+        /// Its name
+        #[arg(long)]
+        name: String,
+        /// The unit it is nested in
+        #[arg(long, value_name = "UNIT")]
+        parent: Option<String>,
+    },
+}
+
+/// `person` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PersonCmd {
+    /// Add a person; prints their id
+    Add {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+        /// Their name
+        #[arg(long)]
+        name: String,
+        /// Their e-mail address
+        #[arg(long)]
+        email: String,
+        /// A unit they are a member of (repeatable)
+        #[arg(long = "unit", value_name = "UNIT")]
+        units: Vec<String>,
+    },
+    /// Add many people from a CSV file (columns: name,email[,units separated by ';']), all in
+    /// one transaction: every row is added, or none
+    Import {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+        /// The CSV file; a first row "name,email,units" is taken as a header
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// `role` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RoleCmd {
+    /// Define a role; prints its id
+    Define {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+        /// Its name
+        #[arg(long)]
+        name: String,
+    },
+    /// Give a person a role
+    Assign {
+        /// The role's id
+        #[arg(long)]
+        role: String,
+        /// The person's id
+        #[arg(long)]
+        person: String,
+        /// Refuse unless the person is at this version (optimistic concurrency)
+        #[arg(long, value_name = "VERSION")]
+        expected_version: Option<u64>,
+    },
+}
+
+/// One row of a people CSV file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvPerson {
+    /// Line number in the file (1-based).
+    pub line: usize,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Unit ids.
+    pub units: Vec<String>,
+}
+
+/// Reads a people CSV file.
+pub fn read_people_csv(path: &Path) -> Result<Vec<CsvPerson>, AppError> {
+    let file =
+        std::fs::File::open(path).map_err(|e| AppError::Invalid(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::None).from_reader(file);
+    let mut people = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| AppError::Invalid(format!("{} is not valid CSV: {e}", path.display())))?;
+        let line = record.position().map_or(index + 1, |p| p.line() as usize);
+        let field = |i: usize| record.get(i).unwrap_or("").to_owned();
+        if index == 0 && field(0).trim().eq_ignore_ascii_case("name") && field(1).trim().eq_ignore_ascii_case("email") {
+            continue;
+        }
+        if record.len() < 2 || record.len() > 3 {
+            return Err(AppError::Invalid(format!(
+                "line {line}: expected 2 or 3 columns (name,email[,units]), found {}",
+                record.len()
+            )));
+        }
+        let units = field(2).split(';').map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect();
+        people.push(CsvPerson { line, name: field(0), email: field(1), units });
+    }
+    Ok(people)
+}

@@ -1,0 +1,193 @@
+//! The command-line interface (BRIEF §6): argument parsing and printing, nothing else.
+//!
+//! Every operation goes through [`crate::app::Vault`]. Output is human-readable text, or with
+//! `--json` exactly one JSON document on stdout. Errors are one line on stderr. Exit codes: 0
+//! success, 1 the operation failed (environment, vault, failed verification), 2 invalid input
+//! or usage.
+
+mod args;
+mod output;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::Cli;
+use args::{Cmd, OrgCmd, PersonCmd, RoleCmd, UnitCmd};
+use output::Printer;
+
+use crate::app::{AppError, ErrorKind, Vault, new_id};
+use crate::domain::{Command, OrgId, PersonId, RoleId, UnitId};
+use crate::store::EventQuery;
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a failed operation.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for invalid input or usage.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parses `args` (including the program name), runs the command, and returns the exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => return ExitCode::from(usage_error(&err)),
+    };
+    let printer = Printer::new(cli.json);
+    match dispatch(&cli, &printer) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            printer.error(&err.to_string());
+            ExitCode::from(match err.kind() {
+                ErrorKind::InvalidInput => EXIT_USAGE,
+                ErrorKind::Failed => EXIT_FAILED,
+            })
+        }
+    }
+}
+
+/// Prints a clap error as one line (help and version print as usual) and gives the exit code.
+fn usage_error(err: &clap::Error) -> u8 {
+    use clap::error::ErrorKind as K;
+    match err.kind() {
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = write!(std::io::stdout(), "{}", err.render());
+            EXIT_OK
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let message: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+            let message = message.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            let _ = writeln!(std::io::stderr(), "error: {message} (see `cim-keys --help`)");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn data_dir(cli: &Cli) -> Result<PathBuf, AppError> {
+    if let Some(dir) = &cli.data_dir {
+        return Ok(dir.clone());
+    }
+    dirs::data_dir()
+        .map(|d| d.join("cim-keys"))
+        .ok_or_else(|| AppError::Invalid("no platform data directory is known here; pass --data-dir DIR".into()))
+}
+
+fn id<T: std::str::FromStr<Err = crate::domain::IdParseError>>(text: &str) -> Result<T, AppError> {
+    Ok(text.parse()?)
+}
+
+fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
+    let Some(cmd) = &cli.command else {
+        // The GUI will start here; until then, show what the CLI can do.
+        let _ = <Cli as clap::CommandFactory>::command().print_help();
+        return Ok(EXIT_OK);
+    };
+    let dir = data_dir(cli)?;
+    if let Cmd::Init = cmd {
+        let vault = Vault::init(&dir)?;
+        out.init(&vault);
+        return Ok(EXIT_OK);
+    }
+    let mut vault = Vault::open(&dir)?;
+    match cmd {
+        Cmd::Init => unreachable!("handled above"),
+        Cmd::Org(OrgCmd::Create { name, domain }) => {
+            let id = OrgId::from_uuid(new_id());
+            let receipt =
+                vault.execute(Command::CreateOrganization { id, name: name.clone(), domain: domain.clone() })?;
+            out.created(&id.to_string(), &receipt);
+        }
+        Cmd::Org(OrgCmd::List) => out.organizations(&vault.organizations()?),
+        Cmd::Org(OrgCmd::Show { org }) => out.tree(&vault.organization_tree(id(org)?)?),
+        Cmd::Unit(UnitCmd::Create { org, name, parent }) => {
+            let command = Command::CreateUnit {
+                id: UnitId::from_uuid(new_id()),
+                org: id(org)?,
+                parent: parent.as_deref().map(id).transpose()?,
+                name: name.clone(),
+            };
+            let Command::CreateUnit { id: unit, .. } = &command else { unreachable!("built above") };
+            let unit = unit.to_string();
+            let receipt = vault.execute(command)?;
+            out.created(&unit, &receipt);
+        }
+        Cmd::Person(PersonCmd::Add { org, name, email, units }) => {
+            let person = PersonId::from_uuid(new_id());
+            let units = units.iter().map(|u| id(u)).collect::<Result<Vec<UnitId>, _>>()?;
+            let receipt = vault.execute(Command::AddPerson {
+                id: person,
+                org: id(org)?,
+                name: name.clone(),
+                email: email.clone(),
+                units,
+            })?;
+            out.created(&person.to_string(), &receipt);
+        }
+        Cmd::Person(PersonCmd::Import { org, file }) => {
+            let org: OrgId = id(org)?;
+            let rows = args::read_people_csv(file)?;
+            let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
+            let mut commands = Vec::with_capacity(rows.len());
+            for row in rows {
+                commands.push(Command::AddPerson {
+                    id: PersonId::from_uuid(new_id()),
+                    org,
+                    name: row.name,
+                    email: row.email,
+                    units: row
+                        .units
+                        .iter()
+                        .map(|u| id(u))
+                        .collect::<Result<Vec<UnitId>, _>>()
+                        .map_err(|e| AppError::Invalid(format!("line {}: {e}", row.line)))?,
+                });
+            }
+            let receipt = vault.execute_all(commands).map_err(|e| match e {
+                AppError::Rejected { index: Some(i), error } => AppError::Invalid(format!(
+                    "line {}: {error}; nothing was imported",
+                    lines.get(i).copied().unwrap_or(i + 1)
+                )),
+                other => other,
+            })?;
+            out.imported(&receipt);
+        }
+        Cmd::Role(RoleCmd::Define { org, name }) => {
+            let role = RoleId::from_uuid(new_id());
+            let receipt = vault.execute(Command::DefineRole { id: role, org: id(org)?, name: name.clone() })?;
+            out.created(&role.to_string(), &receipt);
+        }
+        Cmd::Role(RoleCmd::Assign { role, person, expected_version }) => {
+            let receipt = vault.execute(Command::AssignRole {
+                role: id(role)?,
+                person: id(person)?,
+                expected_version: *expected_version,
+            })?;
+            out.assigned(&receipt);
+        }
+        Cmd::Events { domain, after, limit } => {
+            let query = EventQuery { after: *after, limit: *limit };
+            if *domain {
+                out.domain_events(&vault.domain_events(query)?);
+            } else {
+                out.graph_events(&vault.graph_events(query)?);
+            }
+        }
+        Cmd::Verify => {
+            let report = vault.verify()?;
+            out.verify(&report);
+            if !report.ok() {
+                return Ok(EXIT_FAILED);
+            }
+        }
+        Cmd::Status => out.status(&vault.status()?, vault.data_dir()),
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,209 @@
+//! Printing: human text, or one JSON document with `--json`.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::app::{Receipt, Vault};
+use crate::store::{DomainEventRow, GraphEventRow, OrgSummary, OrgTree, Status, VerifyReport};
+
+/// Prints results and errors in the chosen style.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    json: bool,
+}
+
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+impl Printer {
+    pub fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    fn json(&self, value: &impl Serialize) {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => emit(&format!("{text}\n")),
+            Err(e) => self.error(&format!("could not format the output as JSON: {e}")),
+        }
+    }
+
+    /// One line on stderr (as JSON on stdout too, with `--json`).
+    pub fn error(&self, message: &str) {
+        let one_line: String = message.lines().collect::<Vec<_>>().join(" ");
+        if self.json {
+            self.json(&json!({ "error": one_line }));
+        }
+        let _ = writeln!(std::io::stderr(), "error: {one_line}");
+    }
+
+    pub fn init(&self, vault: &Vault) {
+        let identity = vault.identity();
+        if self.json {
+            self.json(&json!({
+                "data_dir": vault.data_dir(),
+                "vault_id": identity.vault_id,
+                "device_id": identity.device_id.to_string(),
+            }));
+        } else {
+            emit(&format!(
+                "created vault {} in {}\ndevice {}\n",
+                identity.vault_id,
+                vault.data_dir().display(),
+                identity.device_id
+            ));
+        }
+    }
+
+    pub fn created(&self, id: &str, receipt: &Receipt) {
+        if self.json {
+            self.json(&json!({ "id": id, "receipt": receipt }));
+        } else {
+            emit(&format!("{id}\n"));
+        }
+    }
+
+    pub fn imported(&self, receipt: &Receipt) {
+        if self.json {
+            self.json(&json!({ "imported": receipt.events.len(), "receipt": receipt }));
+        } else {
+            let mut text = String::new();
+            for event in &receipt.events {
+                text.push_str(&format!("{}\n", event.aggregate));
+            }
+            emit(&text);
+        }
+    }
+
+    pub fn assigned(&self, receipt: &Receipt) {
+        if self.json {
+            self.json(&json!({ "receipt": receipt }));
+        } else if let Some(event) = receipt.events.first() {
+            emit(&format!("{}\n", event.id));
+        }
+    }
+
+    pub fn organizations(&self, orgs: &[OrgSummary]) {
+        if self.json {
+            self.json(&json!({ "organizations": orgs }));
+            return;
+        }
+        let mut text = String::new();
+        for org in orgs {
+            text.push_str(&format!(
+                "{}  {}{}  ({} units, {} people, {} roles)\n",
+                org.id,
+                org.name,
+                org.domain.as_deref().map(|d| format!(" <{d}>")).unwrap_or_default(),
+                org.units,
+                org.people,
+                org.roles
+            ));
+        }
+        emit(&text);
+    }
+
+    pub fn tree(&self, tree: &OrgTree) {
+        if self.json {
+            self.json(tree);
+            return;
+        }
+        let mut text = format!("{}  {}\n", tree.organization.id, tree.organization.name);
+        fn units(text: &mut String, tree: &OrgTree, parent: Option<&str>, depth: usize) {
+            for unit in tree.units.iter().filter(|u| u.parent.as_deref() == parent) {
+                text.push_str(&format!("{}unit {}  {}\n", "  ".repeat(depth), unit.id, unit.name));
+                units(text, tree, Some(&unit.id), depth + 1);
+            }
+        }
+        units(&mut text, tree, None, 1);
+        for role in &tree.roles {
+            text.push_str(&format!("  role {}  {}\n", role.id, role.name));
+        }
+        for person in &tree.people {
+            text.push_str(&format!("  person {}  {} <{}>\n", person.id, person.name, person.email));
+            for unit in &person.units {
+                text.push_str(&format!("    member of {unit}\n"));
+            }
+            for role in &person.roles {
+                text.push_str(&format!("    has role {role}\n"));
+            }
+        }
+        emit(&text);
+    }
+
+    pub fn graph_events(&self, rows: &[GraphEventRow]) {
+        if self.json {
+            self.json(&json!({ "events": rows }));
+            return;
+        }
+        let mut text = String::with_capacity(rows.len() * 160);
+        text.push_str("SEQ  TIME                         TYPE                     FROM                 AGGREGATE                             CID\n");
+        for r in rows {
+            text.push_str(&format!(
+                "{:<4} {:<28} {:<24} {:<20} {:<37} {}\n",
+                r.seq, r.occurred_at, r.event_type, r.domain_type, r.aggregate, r.cid
+            ));
+        }
+        emit(&text);
+    }
+
+    pub fn domain_events(&self, rows: &[DomainEventRow]) {
+        if self.json {
+            self.json(&json!({ "events": rows }));
+            return;
+        }
+        let mut text = String::with_capacity(rows.len() * 160);
+        text.push_str(
+            "SEQ  TIME                         TYPE                 AGGREGATE                             VER  CID\n",
+        );
+        for r in rows {
+            text.push_str(&format!(
+                "{:<4} {:<28} {:<20} {:<37} {:<4} {}\n",
+                r.seq, r.occurred_at, r.event_type, r.aggregate, r.version, r.cid
+            ));
+        }
+        emit(&text);
+    }
+
+    pub fn verify(&self, report: &VerifyReport) {
+        if self.json {
+            self.json(&json!({ "ok": report.ok(), "report": report }));
+        }
+        match &report.problem {
+            None if !self.json => emit(&format!(
+                "ok: {} domain events and {} graph events verified; head {}\n",
+                report.domain_events,
+                report.graph_events,
+                report.head.map_or("(empty)".to_owned(), |c| c.to_string())
+            )),
+            None => {}
+            Some(problem) => {
+                let _ = writeln!(std::io::stderr(), "error: verification failed: {problem}");
+            }
+        }
+    }
+
+    pub fn status(&self, status: &Status, dir: &Path) {
+        if self.json {
+            self.json(&json!({ "data_dir": dir, "status": status }));
+            return;
+        }
+        emit(&format!(
+            "vault          {}\ndata dir       {}\ndevice         {}\ndomain events  {}\ngraph events   {}\npending        {}\nuploaded       {}\nhead           {}\n",
+            status.vault_id,
+            dir.display(),
+            status.device_id,
+            status.domain_events,
+            status.graph_events,
+            status.pending,
+            status.uploaded,
+            status.head.map_or("(empty)".to_owned(), |c| c.to_string())
+        ));
+    }
+}

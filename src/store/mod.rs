@@ -1,0 +1,185 @@
+//! The store: one SQLite file per vault.
+//!
+//! * Settings: WAL journal, `synchronous = FULL` (a committed command survives power loss),
+//!   foreign keys on, a busy timeout, `application_id` "CIMK"; versioned migrations
+//!   ([`schema`]).
+//! * Tables: `domain_events` and `graph_events` (the blocks, with their CIDs and the chain's
+//!   `prev_cid`), `outbox` (one row per graph event: pending or uploaded, attempts), read
+//!   models (`aggregates`, `organizations`, `units`, `people`, `person_units`, `roles`,
+//!   `role_assignments`) and the one-row `vault` table holding the device id, the head CID and
+//!   running counts.
+//! * One command, one transaction: [`Store::begin`] opens an IMMEDIATE transaction; the
+//!   [`Tx`] answers `decide`'s questions ([`crate::domain::DomainView`]) from the read models
+//!   and records events, blocks, outbox rows and read-model changes; [`Tx::commit`] makes them
+//!   durable together or not at all.
+//! * Opening a vault reads the `vault` row; nothing replays the log, so `status` and the
+//!   listings cost the same for ten events or ten million.
+
+mod error;
+mod queries;
+mod read_model;
+pub mod schema;
+mod tx;
+mod verify;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+pub use error::StoreError;
+pub use queries::{
+    DomainEventRow, EventQuery, GraphEventRow, OrgSummary, OrgTree, PersonRow, RoleRow, Status, UnitRow,
+};
+pub use tx::Tx;
+pub use verify::{Problem, VerifyReport};
+
+use crate::domain::{DeviceId, Timestamp};
+
+/// File name of the vault database inside the data directory.
+pub const DATABASE_FILE: &str = "vault.sqlite";
+
+/// Who the vault is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VaultIdentity {
+    /// The vault's id.
+    pub vault_id: uuid::Uuid,
+    /// This device's id (stamped on every event recorded here).
+    pub device_id: DeviceId,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// An open vault database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    identity: VaultIdentity,
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt(format!("could not switch to WAL journal mode (got {mode})")));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+fn not_a_vault(path: &Path, err: rusqlite::Error) -> StoreError {
+    match &err {
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::NotADatabase => {
+            StoreError::NotAVault { path: path.to_owned(), reason: "it is not an SQLite database".into() }
+        }
+        _ => StoreError::Sqlite(err),
+    }
+}
+
+impl Store {
+    /// Creates a new vault database at `path` (which must not exist).
+    pub fn create(path: &Path, identity: VaultIdentity) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::AlreadyExists(path.parent().unwrap_or(path).to_owned()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        let mut store = Self { conn, path: path.to_owned(), identity };
+        store.migrate()?;
+        store.conn.execute(
+            "INSERT INTO vault (singleton, vault_id, device_id, created_at) VALUES (1, ?1, ?2, ?3)",
+            (identity.vault_id.to_string(), identity.device_id.to_string(), identity.created_at.to_string()),
+        )?;
+        Ok(store)
+    }
+
+    /// Opens an existing vault database, migrating it forward if it is older.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NoVault(path.parent().unwrap_or(path).to_owned()));
+        }
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        // Reading the header first tells a non-database apart before we change anything.
+        let app_id: i64 =
+            conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| not_a_vault(path, e))?;
+        if app_id != schema::APPLICATION_ID {
+            return Err(StoreError::NotAVault {
+                path: path.to_owned(),
+                reason: "it is an SQLite database of another application".into(),
+            });
+        }
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let supported = schema::MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::NewerSchema { found: version, supported });
+        }
+        configure(&conn)?;
+        let mut store = Self {
+            conn,
+            path: path.to_owned(),
+            identity: VaultIdentity {
+                vault_id: uuid::Uuid::nil(),
+                device_id: DeviceId::from_uuid(uuid::Uuid::nil()),
+                created_at: Timestamp::from_micros(0).unwrap_or_else(|| unreachable!("epoch is valid")),
+            },
+        };
+        store.migrate()?;
+        store.identity = store.read_identity()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        }
+        tx.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn read_identity(&self) -> Result<VaultIdentity, StoreError> {
+        let row: Option<(String, String, String)> = self
+            .conn
+            .query_row("SELECT vault_id, device_id, created_at FROM vault WHERE singleton = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let (vault, device, created) = row.ok_or_else(|| StoreError::Corrupt("the vault row is missing".into()))?;
+        let bad = |what: &str| StoreError::Corrupt(format!("the vault row has a malformed {what}"));
+        Ok(VaultIdentity {
+            vault_id: uuid::Uuid::try_parse(&vault).map_err(|_| bad("vault id"))?,
+            device_id: device.parse().map_err(|_| bad("device id"))?,
+            created_at: Timestamp::parse(&created).ok_or_else(|| bad("creation time"))?,
+        })
+    }
+
+    /// The vault's identity.
+    pub fn identity(&self) -> VaultIdentity {
+        self.identity
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Starts the transaction of one command.
+    pub fn begin(&mut self) -> Result<Tx<'_>, StoreError> {
+        Tx::begin(&mut self.conn)
+    }
+
+    /// The underlying connection, for read-only queries in this module's submodules.
+    fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests;

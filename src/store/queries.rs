@@ -1,0 +1,383 @@
+//! Read-only queries: status, event listings, organizations. All of them read indexed rows or
+//! the one-row `vault` table; none replays the log.
+
+use std::collections::BTreeSet;
+
+use cid::Cid;
+use rusqlite::OptionalExtension;
+use serde::Serialize;
+
+use super::tx::cid_from_sql;
+use super::{Store, StoreError};
+use crate::domain::{Organization, Person, Role, State, Unit};
+
+/// Counts and the head of the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// Vault id.
+    pub vault_id: uuid::Uuid,
+    /// Device id.
+    pub device_id: String,
+    /// Domain events recorded.
+    pub domain_events: u64,
+    /// Graph events recorded.
+    pub graph_events: u64,
+    /// Graph events not yet uploaded.
+    pub pending: u64,
+    /// Graph events uploaded.
+    pub uploaded: u64,
+    /// CID of the last graph event (none for an empty vault).
+    #[serde(serialize_with = "serialize_opt_cid")]
+    pub head: Option<Cid>,
+}
+
+fn serialize_opt_cid<S: serde::Serializer>(cid: &Option<Cid>, s: S) -> Result<S::Ok, S::Error> {
+    match cid {
+        Some(c) => s.collect_str(c),
+        None => s.serialize_none(),
+    }
+}
+
+fn serialize_cid<S: serde::Serializer>(cid: &Cid, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(cid)
+}
+
+/// A page of the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events with a sequence number above this.
+    pub after: Option<u64>,
+    /// At most this many.
+    pub limit: Option<u64>,
+}
+
+/// One graph event of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraphEventRow {
+    /// Position in the chain (1-based).
+    pub seq: u64,
+    /// Graph event id.
+    pub id: String,
+    /// Graph event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The domain event it was lifted from (its type).
+    pub domain_type: String,
+    /// The domain event's aggregate.
+    pub aggregate: String,
+    /// When.
+    pub occurred_at: String,
+    /// CID of the block.
+    #[serde(serialize_with = "serialize_cid")]
+    pub cid: Cid,
+}
+
+/// One domain event of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainEventRow {
+    /// Position (1-based).
+    pub seq: u64,
+    /// Event id.
+    pub id: String,
+    /// Event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Aggregate kind.
+    pub aggregate_type: String,
+    /// Aggregate id.
+    pub aggregate: String,
+    /// The aggregate's version after the event.
+    pub version: u64,
+    /// When.
+    pub occurred_at: String,
+    /// Correlation id.
+    pub correlation: String,
+    /// Causation (command) id.
+    pub causation: String,
+    /// CID of the block.
+    #[serde(serialize_with = "serialize_cid")]
+    pub cid: Cid,
+}
+
+/// An organization in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgSummary {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Domain.
+    pub domain: Option<String>,
+    /// Number of units.
+    pub units: u64,
+    /// Number of people.
+    pub people: u64,
+    /// Number of roles.
+    pub roles: u64,
+}
+
+/// A unit in an organization's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitRow {
+    /// Id.
+    pub id: String,
+    /// Parent unit id.
+    pub parent: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+/// A person in an organization's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonRow {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Unit ids.
+    pub units: Vec<String>,
+    /// Role ids.
+    pub roles: Vec<String>,
+}
+
+/// A role in an organization's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleRow {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// An organization with its units, people and roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgTree {
+    /// The organization.
+    pub organization: OrgSummary,
+    /// Units, ordered by name.
+    pub units: Vec<UnitRow>,
+    /// People, ordered by name.
+    pub people: Vec<PersonRow>,
+    /// Roles, ordered by name.
+    pub roles: Vec<RoleRow>,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("a stored {what} is malformed"))
+}
+
+impl Store {
+    /// Counts and head, from the one-row `vault` table.
+    pub fn status(&self) -> Result<Status, StoreError> {
+        let (head, domain, graph, pending, uploaded): (Option<Vec<u8>>, i64, i64, i64, i64) = self.conn().query_row(
+            "SELECT head_cid, domain_events, graph_events, pending, uploaded FROM vault WHERE singleton = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+        Ok(Status {
+            vault_id: self.identity.vault_id,
+            device_id: self.identity.device_id.to_string(),
+            domain_events: domain as u64,
+            graph_events: graph as u64,
+            pending: pending as u64,
+            uploaded: uploaded as u64,
+            head: cid_from_sql(head)?,
+        })
+    }
+
+    /// A page of graph events, in chain order.
+    pub fn graph_events(&self, query: EventQuery) -> Result<Vec<GraphEventRow>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT g.seq, g.event_id, g.event_type, d.event_type, d.aggregate_id, d.occurred_at, g.cid \
+             FROM graph_events g JOIN domain_events d ON d.seq = g.domain_seq \
+             WHERE g.seq > ?1 ORDER BY g.seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(page(query), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get::<_, Vec<u8>>(6)?))
+        })?;
+        rows.map(|row| {
+            let (seq, id, event_type, domain_type, aggregate, occurred_at, cid): (i64, _, _, _, _, _, _) = row?;
+            Ok(GraphEventRow {
+                seq: seq as u64,
+                id,
+                event_type,
+                domain_type,
+                aggregate,
+                occurred_at,
+                cid: Cid::try_from(cid.as_slice()).map_err(|_| corrupt("CID"))?,
+            })
+        })
+        .collect()
+    }
+
+    /// A page of domain events, in order.
+    pub fn domain_events(&self, query: EventQuery) -> Result<Vec<DomainEventRow>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT seq, event_id, event_type, aggregate_type, aggregate_id, version, occurred_at, correlation_id, \
+             causation_id, cid FROM domain_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(page(query), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, i64>(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get::<_, Vec<u8>>(9)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, id, event_type, aggregate_type, aggregate, version, occurred_at, correlation, causation, cid) =
+                row?;
+            Ok(DomainEventRow {
+                seq: seq as u64,
+                id,
+                event_type,
+                aggregate_type,
+                aggregate,
+                version: version as u64,
+                occurred_at,
+                correlation,
+                causation,
+                cid: Cid::try_from(cid.as_slice()).map_err(|_| corrupt("CID"))?,
+            })
+        })
+        .collect()
+    }
+
+    /// All organizations, by name, with counts.
+    pub fn organizations(&self) -> Result<Vec<OrgSummary>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT o.id, o.name, o.domain, \
+             (SELECT count(*) FROM units u WHERE u.org_id = o.id), \
+             (SELECT count(*) FROM people p WHERE p.org_id = o.id), \
+             (SELECT count(*) FROM roles r WHERE r.org_id = o.id) \
+             FROM organizations o ORDER BY o.name_key, o.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OrgSummary {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                domain: r.get(2)?,
+                units: r.get::<_, i64>(3)? as u64,
+                people: r.get::<_, i64>(4)? as u64,
+                roles: r.get::<_, i64>(5)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One organization with everything in it; `None` if there is no such organization.
+    pub fn organization_tree(&self, org: &str) -> Result<Option<OrgTree>, StoreError> {
+        let Some(organization) = self.organizations()?.into_iter().find(|o| o.id == org) else { return Ok(None) };
+        let conn = self.conn();
+        let units = conn
+            .prepare_cached("SELECT id, parent_id, name FROM units WHERE org_id = ?1 ORDER BY name_key, id")?
+            .query_map([org], |r| Ok(UnitRow { id: r.get(0)?, parent: r.get(1)?, name: r.get(2)? }))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let roles = conn
+            .prepare_cached("SELECT id, name FROM roles WHERE org_id = ?1 ORDER BY name_key, id")?
+            .query_map([org], |r| Ok(RoleRow { id: r.get(0)?, name: r.get(1)? }))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut people = conn
+            .prepare_cached("SELECT id, name, email FROM people WHERE org_id = ?1 ORDER BY name, id")?
+            .query_map([org], |r| {
+                Ok(PersonRow { id: r.get(0)?, name: r.get(1)?, email: r.get(2)?, units: vec![], roles: vec![] })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut member =
+            conn.prepare_cached("SELECT unit_id FROM person_units WHERE person_id = ?1 ORDER BY unit_id")?;
+        let mut holds =
+            conn.prepare_cached("SELECT role_id FROM role_assignments WHERE person_id = ?1 ORDER BY role_id")?;
+        for person in &mut people {
+            person.units = member.query_map([&person.id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            person.roles = holds.query_map([&person.id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        }
+        Ok(Some(OrgTree { organization, units, people, roles }))
+    }
+
+    /// The whole domain state read from the read models (for checks and tests; the vault never
+    /// needs it to run a command).
+    pub fn read_state(&self) -> Result<State, StoreError> {
+        let mut state = State::default();
+        let conn = self.conn();
+        let version = |id: &str| -> Result<u64, StoreError> {
+            let v: Option<i64> =
+                conn.query_row("SELECT version FROM aggregates WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            v.map(|v| v as u64).ok_or_else(|| corrupt("aggregate version"))
+        };
+        for row in conn
+            .prepare("SELECT id, name, domain FROM organizations")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?
+        {
+            let (id, name, domain) = row?;
+            state.organizations.insert(parse(&id)?, Organization { name, domain, version: version(&id)? });
+        }
+        for row in conn.prepare("SELECT id, org_id, parent_id, name FROM units")?.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get(3)?))
+        })? {
+            let (id, org, parent, name) = row?;
+            let parent = parent.map(|p| parse(&p)).transpose()?;
+            state.units.insert(parse(&id)?, Unit { org: parse(&org)?, parent, name, version: version(&id)? });
+        }
+        for row in conn
+            .prepare("SELECT id, org_id, name, email FROM people")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)))?
+        {
+            let (id, org, name, email) = row?;
+            state.people.insert(
+                parse(&id)?,
+                Person {
+                    org: parse(&org)?,
+                    name,
+                    email,
+                    units: BTreeSet::new(),
+                    roles: BTreeSet::new(),
+                    version: version(&id)?,
+                },
+            );
+        }
+        for row in conn
+            .prepare("SELECT person_id, unit_id FROM person_units")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        {
+            let (person, unit) = row?;
+            if let Some(p) = state.people.get_mut(&parse(&person)?) {
+                p.units.insert(parse(&unit)?);
+            }
+        }
+        for row in conn
+            .prepare("SELECT person_id, role_id FROM role_assignments")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        {
+            let (person, role) = row?;
+            if let Some(p) = state.people.get_mut(&parse(&person)?) {
+                p.roles.insert(parse(&role)?);
+            }
+        }
+        for row in conn
+            .prepare("SELECT id, org_id, name FROM roles")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?
+        {
+            let (id, org, name) = row?;
+            state.roles.insert(parse(&id)?, Role { org: parse(&org)?, name, version: version(&id)? });
+        }
+        Ok(state)
+    }
+}
+
+fn parse<T: std::str::FromStr>(s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|_| corrupt("id"))
+}
+
+fn page(query: EventQuery) -> (i64, i64) {
+    let after = query.after.map_or(0, |a| i64::try_from(a).unwrap_or(i64::MAX));
+    let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    (after, limit)
+}

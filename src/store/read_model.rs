@@ -1,0 +1,71 @@
+//! Read models: the current state as tables, updated in the same transaction as the events.
+
+use rusqlite::Transaction;
+
+use super::StoreError;
+use crate::domain::{DomainEvent, EventEnvelope, name_key};
+
+fn aggregate(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<(), StoreError> {
+    let (kind, id) = envelope.aggregate();
+    tx.prepare_cached(
+        "INSERT INTO aggregates (id, kind, org_id, version) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+    )?
+    .execute((id.to_string(), kind.name(), envelope.event.org().to_string(), envelope.version as i64))?;
+    Ok(())
+}
+
+/// Applies one event to the read models.
+pub(super) fn apply(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<(), StoreError> {
+    aggregate(tx, envelope)?;
+    let at = envelope.occurred_at.to_string();
+    match &envelope.event {
+        DomainEvent::OrganizationCreated(e) => {
+            tx.prepare_cached(
+                "INSERT INTO organizations (id, name, name_key, domain, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute((e.org.to_string(), &e.name, name_key(&e.name), &e.domain, at))?;
+        }
+        DomainEvent::UnitCreated(e) => {
+            tx.prepare_cached(
+                "INSERT INTO units (id, org_id, parent_id, name, name_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute((
+                e.unit.to_string(),
+                e.org.to_string(),
+                e.parent.map(|p| p.to_string()),
+                &e.name,
+                name_key(&e.name),
+                at,
+            ))?;
+        }
+        DomainEvent::PersonAdded(e) => {
+            tx.prepare_cached(
+                "INSERT INTO people (id, org_id, name, email, email_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute((
+                e.person.to_string(),
+                e.org.to_string(),
+                &e.name,
+                &e.email,
+                e.email.to_ascii_lowercase(),
+                at,
+            ))?;
+            let mut member = tx.prepare_cached("INSERT INTO person_units (person_id, unit_id) VALUES (?1, ?2)")?;
+            for unit in &e.units {
+                member.execute((e.person.to_string(), unit.to_string()))?;
+            }
+        }
+        DomainEvent::RoleDefined(e) => {
+            tx.prepare_cached(
+                "INSERT INTO roles (id, org_id, name, name_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute((e.role.to_string(), e.org.to_string(), &e.name, name_key(&e.name), at))?;
+        }
+        DomainEvent::RoleAssigned(e) => {
+            tx.prepare_cached("INSERT INTO role_assignments (person_id, role_id) VALUES (?1, ?2)")?
+                .execute((e.person.to_string(), e.role.to_string()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Versioned migrations.
+//!
+//! The schema version is SQLite's `user_version`; migration *n* (1-based) moves the database
+//! from version *n − 1* to *n*. Migrations are append-only: once shipped, an entry is never
+//! edited (a test pins the text of each by hash). A database whose version is higher than the
+//! number of migrations here was written by a newer cim-keys and is refused, untouched.
+//!
+//! We keep this small runner instead of `rusqlite_migration` because no release of that crate
+//! resolves against rusqlite 0.41, the version this project is pinned to.
+
+/// `PRAGMA application_id` of a cim-keys vault: ASCII "CIMK".
+pub const APPLICATION_ID: i64 = 0x4349_4d4b;
+
+/// The migrations, oldest first.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the event log, graph chain, outbox and read models.
+    r#"
+CREATE TABLE vault (
+    singleton      INTEGER PRIMARY KEY CHECK (singleton = 1),
+    vault_id       TEXT    NOT NULL,
+    device_id      TEXT    NOT NULL,
+    created_at     TEXT    NOT NULL,
+    head_cid       BLOB,
+    domain_events  INTEGER NOT NULL DEFAULT 0,
+    graph_events   INTEGER NOT NULL DEFAULT 0,
+    pending        INTEGER NOT NULL DEFAULT 0,
+    uploaded       INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE domain_events (
+    seq             INTEGER PRIMARY KEY,
+    event_id        TEXT    NOT NULL UNIQUE,
+    cid             BLOB    NOT NULL UNIQUE,
+    event_type      TEXT    NOT NULL,
+    aggregate_type  TEXT    NOT NULL,
+    aggregate_id    TEXT    NOT NULL,
+    version         INTEGER NOT NULL,
+    correlation_id  TEXT    NOT NULL,
+    causation_id    TEXT    NOT NULL,
+    occurred_at     TEXT    NOT NULL,
+    bytes           BLOB    NOT NULL,
+    UNIQUE (aggregate_id, version)
+);
+
+CREATE TABLE graph_events (
+    seq         INTEGER PRIMARY KEY,
+    event_id    TEXT    NOT NULL UNIQUE,
+    cid         BLOB    NOT NULL UNIQUE,
+    prev_cid    BLOB,
+    domain_seq  INTEGER NOT NULL REFERENCES domain_events (seq),
+    event_type  TEXT    NOT NULL,
+    context_id  TEXT    NOT NULL,
+    bytes       BLOB    NOT NULL
+);
+CREATE INDEX graph_events_domain ON graph_events (domain_seq);
+
+CREATE TABLE outbox (
+    graph_seq    INTEGER PRIMARY KEY REFERENCES graph_events (seq),
+    state        TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'uploaded')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    uploaded_at  TEXT
+);
+CREATE INDEX outbox_pending ON outbox (graph_seq) WHERE state = 'pending';
+
+CREATE TABLE aggregates (
+    id       TEXT    PRIMARY KEY,
+    kind     TEXT    NOT NULL,
+    org_id   TEXT    NOT NULL,
+    version  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE organizations (
+    id          TEXT PRIMARY KEY REFERENCES aggregates (id),
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL UNIQUE,
+    domain      TEXT,
+    created_at  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE units (
+    id          TEXT PRIMARY KEY REFERENCES aggregates (id),
+    org_id      TEXT NOT NULL REFERENCES organizations (id),
+    parent_id   TEXT REFERENCES units (id),
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX units_name ON units (org_id, ifnull(parent_id, ''), name_key);
+
+CREATE TABLE people (
+    id          TEXT PRIMARY KEY REFERENCES aggregates (id),
+    org_id      TEXT NOT NULL REFERENCES organizations (id),
+    name        TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    email_key   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    UNIQUE (org_id, email_key)
+) WITHOUT ROWID;
+
+CREATE TABLE person_units (
+    person_id  TEXT NOT NULL REFERENCES people (id),
+    unit_id    TEXT NOT NULL REFERENCES units (id),
+    PRIMARY KEY (person_id, unit_id)
+) WITHOUT ROWID;
+CREATE INDEX person_units_unit ON person_units (unit_id);
+
+CREATE TABLE roles (
+    id          TEXT PRIMARY KEY REFERENCES aggregates (id),
+    org_id      TEXT NOT NULL REFERENCES organizations (id),
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    UNIQUE (org_id, name_key)
+) WITHOUT ROWID;
+
+CREATE TABLE role_assignments (
+    person_id  TEXT NOT NULL REFERENCES people (id),
+    role_id    TEXT NOT NULL REFERENCES roles (id),
+    PRIMARY KEY (person_id, role_id)
+) WITHOUT ROWID;
+CREATE INDEX role_assignments_role ON role_assignments (role_id);
+"#,
+];
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    /// Shipped migrations never change: their hashes are pinned here.
+    #[test]
+    fn shipped_migrations_are_never_edited() {
+        let pinned = ["PIN"];
+        let actual: Vec<String> =
+            super::MIGRATIONS.iter().map(|m| format!("{:x}", Sha256::digest(m.as_bytes()))).collect();
+        assert_eq!(actual.len(), pinned.len(), "a new migration needs its hash pinned here");
+        for (a, p) in actual.iter().zip(pinned) {
+            assert_eq!(a, p, "a shipped migration was edited; add a new one instead");
+        }
+    }
+}

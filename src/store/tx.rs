@@ -1,0 +1,200 @@
+//! The transaction of one command.
+
+use cid::Cid;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::StoreError;
+use super::read_model;
+use crate::domain::{DomainView, EventEnvelope, Existing, ExistingUnit, OrgId, PersonId, RoleId, UnitId};
+use crate::projection::{Chain, Lifted};
+
+/// An open write transaction: answers `decide`'s questions and records what it decided.
+/// Dropping it without [`Tx::commit`] rolls everything back.
+#[derive(Debug)]
+pub struct Tx<'c> {
+    tx: Transaction<'c>,
+    chain: Chain,
+    domain_added: i64,
+    graph_added: i64,
+}
+
+pub(super) fn cid_from_sql(bytes: Option<Vec<u8>>) -> Result<Option<Cid>, StoreError> {
+    bytes
+        .map(|b| {
+            Cid::try_from(b.as_slice()).map_err(|e| StoreError::Corrupt(format!("a stored CID is malformed: {e}")))
+        })
+        .transpose()
+}
+
+impl<'c> Tx<'c> {
+    pub(super) fn begin(conn: &'c mut Connection) -> Result<Self, StoreError> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let head: Option<Vec<u8>> = tx.query_row("SELECT head_cid FROM vault WHERE singleton = 1", [], |r| r.get(0))?;
+        let chain = Chain::new(cid_from_sql(head)?);
+        Ok(Self { tx, chain, domain_added: 0, graph_added: 0 })
+    }
+
+    /// The head CID, including what this transaction recorded so far.
+    pub fn head(&self) -> Option<Cid> {
+        self.chain.head()
+    }
+
+    /// Records one domain event with its graph events: the blocks, the chain links, one outbox
+    /// row per graph event, and the read-model changes. Returns the graph event blocks' CIDs.
+    pub fn record(&mut self, envelope: &EventEnvelope, lifted: &Lifted) -> Result<Vec<Cid>, StoreError> {
+        let (aggregate_type, aggregate_id) = envelope.aggregate();
+        let mut insert_domain = self.tx.prepare_cached(
+            "INSERT INTO domain_events (event_id, cid, event_type, aggregate_type, aggregate_id, version, \
+             correlation_id, causation_id, occurred_at, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        insert_domain
+            .execute((
+                envelope.id.to_string(),
+                lifted.domain.cid.to_bytes(),
+                envelope.event.name(),
+                aggregate_type.name(),
+                aggregate_id.to_string(),
+                envelope.version as i64,
+                envelope.correlation.to_string(),
+                envelope.causation.to_string(),
+                envelope.occurred_at.to_string(),
+                &lifted.domain.bytes,
+            ))
+            .map_err(|e| conflict_or(e, envelope))?;
+        let domain_seq = self.tx.last_insert_rowid();
+        drop(insert_domain);
+        let mut insert_graph = self.tx.prepare_cached(
+            "INSERT INTO graph_events (event_id, cid, prev_cid, domain_seq, event_type, context_id, bytes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut insert_outbox = self.tx.prepare_cached("INSERT INTO outbox (graph_seq) VALUES (?1)")?;
+        let mut cids = Vec::with_capacity(lifted.graph.len());
+        for event in &lifted.graph {
+            let prev = self.chain.head();
+            let block = self.chain.link(event)?;
+            insert_graph.execute((
+                event.id.to_string(),
+                block.cid.to_bytes(),
+                prev.map(|c| c.to_bytes()),
+                domain_seq,
+                event.payload.name(),
+                event.context.to_string(),
+                &block.bytes,
+            ))?;
+            insert_outbox.execute([self.tx.last_insert_rowid()])?;
+            cids.push(block.cid);
+        }
+        drop((insert_graph, insert_outbox));
+        read_model::apply(&self.tx, envelope)?;
+        self.domain_added += 1;
+        self.graph_added += lifted.graph.len() as i64;
+        Ok(cids)
+    }
+
+    /// Makes everything recorded durable, atomically.
+    pub fn commit(self) -> Result<(), StoreError> {
+        if self.domain_added > 0 {
+            self.tx.execute(
+                "UPDATE vault SET head_cid = ?1, domain_events = domain_events + ?2, graph_events = graph_events + ?3, \
+                 pending = pending + ?3 WHERE singleton = 1",
+                (self.chain.head().map(|c| c.to_bytes()), self.domain_added, self.graph_added),
+            )?;
+        }
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    fn exists(&self, sql: &str, params: impl rusqlite::Params) -> Result<bool, StoreError> {
+        Ok(self.tx.prepare_cached(sql)?.query_row(params, |_| Ok(())).optional()?.is_some())
+    }
+
+    fn aggregate(&self, id: uuid::Uuid, kind: &str) -> Result<Option<Existing>, StoreError> {
+        let row: Option<(String, i64)> = self
+            .tx
+            .prepare_cached("SELECT org_id, version FROM aggregates WHERE id = ?1 AND kind = ?2")?
+            .query_row((id.to_string(), kind), |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(org, version)| {
+            Ok(Existing {
+                org: org
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("aggregate {id} has a malformed organization id")))?,
+                version: version as u64,
+            })
+        })
+        .transpose()
+    }
+}
+
+fn conflict_or(err: rusqlite::Error, envelope: &EventEnvelope) -> StoreError {
+    match &err {
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            let (kind, id) = envelope.aggregate();
+            StoreError::Corrupt(format!(
+                "{} {id} already has an event at version {} or event {} exists",
+                kind.name(),
+                envelope.version,
+                envelope.id
+            ))
+        }
+        _ => StoreError::Sqlite(err),
+    }
+}
+
+impl DomainView for Tx<'_> {
+    type Error = StoreError;
+
+    fn organization(&self, id: OrgId) -> Result<Option<Existing>, StoreError> {
+        self.aggregate(id.uuid(), "organization")
+    }
+
+    fn organization_name_taken(&self, name_key: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM organizations WHERE name_key = ?1", [name_key])
+    }
+
+    fn unit(&self, id: UnitId) -> Result<Option<ExistingUnit>, StoreError> {
+        let Some(existing) = self.aggregate(id.uuid(), "unit")? else { return Ok(None) };
+        let parent: Option<String> = self
+            .tx
+            .prepare_cached("SELECT parent_id FROM units WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))?;
+        let parent = parent
+            .map(|p| p.parse().map_err(|_| StoreError::Corrupt(format!("unit {id} has a malformed parent id"))))
+            .transpose()?;
+        Ok(Some(ExistingUnit { org: existing.org, parent, version: existing.version }))
+    }
+
+    fn unit_name_taken(&self, org: OrgId, parent: Option<UnitId>, name_key: &str) -> Result<bool, StoreError> {
+        self.exists(
+            "SELECT 1 FROM units WHERE org_id = ?1 AND ifnull(parent_id, '') = ?2 AND name_key = ?3",
+            (org.to_string(), parent.map(|p| p.to_string()).unwrap_or_default(), name_key),
+        )
+    }
+
+    fn person(&self, id: PersonId) -> Result<Option<Existing>, StoreError> {
+        self.aggregate(id.uuid(), "person")
+    }
+
+    fn email_taken(&self, org: OrgId, email_key: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM people WHERE org_id = ?1 AND email_key = ?2", (org.to_string(), email_key))
+    }
+
+    fn role(&self, id: RoleId) -> Result<Option<Existing>, StoreError> {
+        self.aggregate(id.uuid(), "role")
+    }
+
+    fn role_name_taken(&self, org: OrgId, name_key: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM roles WHERE org_id = ?1 AND name_key = ?2", (org.to_string(), name_key))
+    }
+
+    fn has_role(&self, person: PersonId, role: RoleId) -> Result<bool, StoreError> {
+        self.exists(
+            "SELECT 1 FROM role_assignments WHERE person_id = ?1 AND role_id = ?2",
+            (person.to_string(), role.to_string()),
+        )
+    }
+
+    fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM aggregates WHERE id = ?1", [id.to_string()])
+    }
+}

@@ -1,0 +1,194 @@
+//! `verify`: recompute every CID and every chain link from the stored bytes.
+//!
+//! Two passes in sequence order. Domain events: each block's bytes must hash to its recorded
+//! CID. Graph events: each block's bytes must hash to its recorded CID, its `prev` link must be
+//! the CID of the graph event before it, and its `source` link the CID of the domain event it
+//! was lifted from. Finally the head and the counts of the `vault` row must match the rows.
+//! The first problem found is reported with the event's sequence number, id and CID.
+
+use std::fmt;
+
+use cid::Cid;
+use serde::Serialize;
+
+use super::tx::cid_from_sql;
+use super::{Store, StoreError};
+use crate::projection::{check_link, cid_of};
+
+/// What is wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// "domain event", "graph event" or "vault".
+    pub kind: &'static str,
+    /// Sequence number of the bad event (0 for the vault row).
+    pub seq: u64,
+    /// Its id.
+    pub id: String,
+    /// Its recorded CID.
+    pub cid: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == "vault" {
+            return write!(f, "the vault record is wrong: {}", self.reason);
+        }
+        write!(f, "{} #{} (id {}", self.kind, self.seq, self.id)?;
+        if let Some(cid) = &self.cid {
+            write!(f, ", CID {cid}")?;
+        }
+        write!(f, ") is corrupt: {}", self.reason)
+    }
+}
+
+/// The outcome of `verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Domain events checked.
+    pub domain_events: u64,
+    /// Graph events checked.
+    pub graph_events: u64,
+    /// The head CID recomputed from the blocks.
+    #[serde(serialize_with = "serialize_opt_cid")]
+    pub head: Option<Cid>,
+    /// The first problem, if any.
+    pub problem: Option<Problem>,
+}
+
+fn serialize_opt_cid<S: serde::Serializer>(cid: &Option<Cid>, s: S) -> Result<S::Ok, S::Error> {
+    match cid {
+        Some(c) => s.collect_str(c),
+        None => s.serialize_none(),
+    }
+}
+
+impl VerifyReport {
+    /// Whether everything checked out.
+    pub fn ok(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+impl Store {
+    /// Recomputes every CID and chain link. Storage faults are errors; what the checks find
+    /// is in the report.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let conn = self.conn();
+        let mut report = VerifyReport { domain_events: 0, graph_events: 0, head: None, problem: None };
+        let problem = |kind, seq: i64, id: String, cid: Option<String>, reason: String| Problem {
+            kind,
+            seq: seq as u64,
+            id,
+            cid,
+            reason,
+        };
+
+        // Domain events: CIDs.
+        let mut domain_cids: Vec<Cid> = Vec::new();
+        let mut stmt = conn.prepare("SELECT seq, event_id, cid, bytes FROM domain_events ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let id: String = row.get(1)?;
+            let recorded = row.get_ref(2)?.as_blob()?;
+            let bytes = row.get_ref(3)?.as_blob()?;
+            let expected_seq = domain_cids.len() as i64 + 1;
+            if seq != expected_seq {
+                report.problem = Some(problem("domain event", expected_seq, "?".into(), None, "it is missing".into()));
+                return Ok(report);
+            }
+            let Ok(recorded) = Cid::try_from(recorded) else {
+                report.problem = Some(problem("domain event", seq, id, None, "its recorded CID is malformed".into()));
+                return Ok(report);
+            };
+            let actual = cid_of(bytes);
+            if actual != recorded {
+                report.problem = Some(problem(
+                    "domain event",
+                    seq,
+                    id,
+                    Some(recorded.to_string()),
+                    format!("its bytes hash to {actual}, not to its recorded CID"),
+                ));
+                return Ok(report);
+            }
+            domain_cids.push(recorded);
+        }
+        report.domain_events = domain_cids.len() as u64;
+        drop(rows);
+        drop(stmt);
+
+        // Graph events: CIDs and both links.
+        let mut stmt =
+            conn.prepare("SELECT seq, event_id, cid, prev_cid, domain_seq, bytes FROM graph_events ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        let mut head: Option<Cid> = None;
+        let mut count: i64 = 0;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let id: String = row.get(1)?;
+            let recorded = row.get_ref(2)?.as_blob()?;
+            let prev_column = row.get_ref(3)?.as_blob_or_null()?;
+            let domain_seq: i64 = row.get(4)?;
+            let bytes = row.get_ref(5)?.as_blob()?;
+            count += 1;
+            let bad = |cid: Option<String>, reason: String| Some(problem("graph event", seq, id.clone(), cid, reason));
+            if seq != count {
+                report.problem = Some(problem("graph event", count, "?".into(), None, "it is missing".into()));
+                return Ok(report);
+            }
+            let Ok(recorded) = Cid::try_from(recorded) else {
+                report.problem = bad(None, "its recorded CID is malformed".into());
+                return Ok(report);
+            };
+            let Some(source) = usize::try_from(domain_seq - 1).ok().and_then(|i| domain_cids.get(i)) else {
+                report.problem = bad(
+                    Some(recorded.to_string()),
+                    format!("it refers to domain event #{domain_seq}, which does not exist"),
+                );
+                return Ok(report);
+            };
+            if let Err(e) = check_link(&recorded, bytes, head.as_ref(), source) {
+                report.problem = bad(Some(recorded.to_string()), e.to_string());
+                return Ok(report);
+            }
+            if prev_column.map(Cid::try_from).transpose().ok().flatten() != head {
+                report.problem =
+                    bad(Some(recorded.to_string()), "its recorded prev_cid column disagrees with the chain".into());
+                return Ok(report);
+            }
+            head = Some(recorded);
+        }
+        report.graph_events = count as u64;
+        report.head = head;
+        drop(rows);
+        drop(stmt);
+
+        // The vault row.
+        let (stored_head, domain, graph): (Option<Vec<u8>>, i64, i64) =
+            conn.query_row("SELECT head_cid, domain_events, graph_events FROM vault WHERE singleton = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        let vault = |reason: String| Some(problem("vault", 0, String::new(), None, reason));
+        match cid_from_sql(stored_head) {
+            Ok(stored) if stored == head => {}
+            Ok(stored) => {
+                report.problem = vault(format!(
+                    "its head CID is {} but the chain ends at {}",
+                    stored.map_or("none".into(), |c| c.to_string()),
+                    head.map_or("none".into(), |c| c.to_string())
+                ));
+            }
+            Err(_) => report.problem = vault("its head CID is malformed".into()),
+        }
+        if report.problem.is_none() && (domain as u64 != report.domain_events || graph as u64 != report.graph_events) {
+            report.problem = vault(format!(
+                "it counts {domain} domain and {graph} graph events but {} and {} are stored",
+                report.domain_events, report.graph_events
+            ));
+        }
+        Ok(report)
+    }
+}
