@@ -73,7 +73,7 @@ impl Graph {
                 );
             }
             GraphPayload::RelationshipEstablished(d) => {
-                self.edges.insert(Edge { source: d.source, relation: d.relation.clone(), target: d.target });
+                self.edges.insert(Edge { source: d.from, relation: d.relation.clone(), target: d.to });
             }
         }
     }

@@ -63,12 +63,12 @@ pub struct AggregateAdded {
 pub struct RelationshipEstablished {
     /// Where it starts.
     #[serde(serialize_with = "serialize_uuid", deserialize_with = "deserialize_uuid")]
-    pub source: Uuid,
+    pub from: Uuid,
     /// What it means (see [`relation`]).
     pub relation: String,
     /// Where it ends.
     #[serde(serialize_with = "serialize_uuid", deserialize_with = "deserialize_uuid")]
-    pub target: Uuid,
+    pub to: Uuid,
 }
 
 /// A concept (a role) was defined.

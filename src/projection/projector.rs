@@ -85,7 +85,11 @@ fn props<const N: usize>(pairs: [(&str, Option<&str>); N]) -> Properties {
 }
 
 fn relationship(source: Uuid, rel: &str, target: Uuid) -> GraphPayload {
-    GraphPayload::RelationshipEstablished(RelationshipEstablished { source, relation: rel.to_owned(), target })
+    GraphPayload::RelationshipEstablished(RelationshipEstablished {
+        from: source,
+        relation: rel.to_owned(),
+        to: target,
+    })
 }
 
 fn payloads(event: &DomainEvent) -> Vec<GraphPayload> {
