@@ -104,7 +104,12 @@ impl Vault {
     pub fn init(data_dir: &Path) -> Result<Self, AppError> {
         check_data_dir(data_dir)?;
         let fault = |reason: String| AppError::Store(StoreError::DataDir { path: data_dir.to_owned(), reason });
-        std::fs::create_dir_all(data_dir).map_err(|e| fault(e.to_string()))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                fault("it is not writable".into())
+            }
+            _ => fault(format!("it cannot be created ({e})")),
+        })?;
         let path = data_dir.join(DATABASE_FILE);
         let identity =
             VaultIdentity { vault_id: new_id(), device_id: DeviceId::from_uuid(new_id()), created_at: now() };

@@ -154,16 +154,16 @@ pub fn decide<V: DomainView>(view: &V, command: &Command) -> Result<Vec<Decided>
         Command::AssignRole { role, person, expected_version } => {
             let role_state = ask(view.role(*role))?.ok_or(DomainError::UnknownRole(*role))?;
             let person_state = ask(view.person(*person))?.ok_or(DomainError::UnknownPerson(*person))?;
-            if let Some(expected) = expected_version {
-                if *expected != person_state.version {
-                    return Err(DomainError::VersionConflict {
-                        kind: "person",
-                        id: person.uuid(),
-                        expected: *expected,
-                        actual: person_state.version,
-                    }
-                    .into());
+            if let Some(expected) = expected_version
+                && *expected != person_state.version
+            {
+                return Err(DomainError::VersionConflict {
+                    kind: "person",
+                    id: person.uuid(),
+                    expected: *expected,
+                    actual: person_state.version,
                 }
+                .into());
             }
             if role_state.org != person_state.org {
                 return Err(DomainError::RoleOfOtherOrganization { role: *role, person: *person }.into());

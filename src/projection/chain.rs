@@ -41,28 +41,28 @@ pub enum LinkError {
     #[error("its bytes hash to {actual}, not to its recorded CID {recorded}")]
     CidMismatch {
         /// The CID recorded.
-        recorded: Cid,
+        recorded: String,
         /// The CID of the bytes.
-        actual: Cid,
+        actual: String,
     },
     /// The block does not decode.
     #[error("it cannot be decoded: {0}")]
     Undecodable(CodecError),
     /// `prev` is not the previous block's CID.
-    #[error("its prev link is {found:?} but the previous event is {expected:?}")]
+    #[error("its prev link is {found} but the previous event is {expected}")]
     BrokenChain {
-        /// The previous block's CID.
-        expected: Option<Cid>,
-        /// The link found.
-        found: Option<Cid>,
+        /// The previous block's CID ("none" for the first event).
+        expected: String,
+        /// The link found ("none" if absent).
+        found: String,
     },
     /// `source` is not the CID of its domain event.
     #[error("its source link is {found} but its domain event is {expected}")]
     WrongSource {
         /// The domain event block's CID.
-        expected: Cid,
+        expected: String,
         /// The link found.
-        found: Cid,
+        found: String,
     },
 }
 
@@ -70,14 +70,18 @@ pub enum LinkError {
 pub fn check_link(recorded: &Cid, bytes: &[u8], prev: Option<&Cid>, source: &Cid) -> Result<(), LinkError> {
     let actual = cid_of(bytes);
     if actual != *recorded {
-        return Err(LinkError::CidMismatch { recorded: *recorded, actual });
+        return Err(LinkError::CidMismatch { recorded: recorded.to_string(), actual: actual.to_string() });
     }
     let links = GraphEvent::links_of(bytes).map_err(LinkError::Undecodable)?;
     if links.prev.as_ref() != prev {
-        return Err(LinkError::BrokenChain { expected: prev.copied(), found: links.prev });
+        return Err(LinkError::BrokenChain { expected: describe(prev), found: describe(links.prev.as_ref()) });
     }
     if links.source != *source {
-        return Err(LinkError::WrongSource { expected: *source, found: links.source });
+        return Err(LinkError::WrongSource { expected: source.to_string(), found: links.source.to_string() });
     }
     Ok(())
+}
+
+fn describe(cid: Option<&Cid>) -> String {
+    cid.map_or_else(|| "none".to_owned(), Cid::to_string)
 }

@@ -9,6 +9,7 @@
 use std::fmt;
 
 use cid::Cid;
+use rusqlite::types::ValueRef;
 use serde::Serialize;
 
 use super::tx::cid_from_sql;
@@ -64,6 +65,14 @@ fn serialize_opt_cid<S: serde::Serializer>(cid: &Option<Cid>, s: S) -> Result<S:
     }
 }
 
+/// The bytes of a stored value, whatever SQL type a tampering hand gave it.
+fn raw(value: ValueRef<'_>) -> Option<&[u8]> {
+    match value {
+        ValueRef::Blob(b) | ValueRef::Text(b) => Some(b),
+        ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => None,
+    }
+}
+
 impl VerifyReport {
     /// Whether everything checked out.
     pub fn ok(&self) -> bool {
@@ -92,15 +101,20 @@ impl Store {
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
             let id: String = row.get(1)?;
-            let recorded = row.get_ref(2)?.as_blob()?;
-            let bytes = row.get_ref(3)?.as_blob()?;
+            let recorded = raw(row.get_ref(2)?);
+            let bytes = raw(row.get_ref(3)?);
             let expected_seq = domain_cids.len() as i64 + 1;
             if seq != expected_seq {
                 report.problem = Some(problem("domain event", expected_seq, "?".into(), None, "it is missing".into()));
                 return Ok(report);
             }
-            let Ok(recorded) = Cid::try_from(recorded) else {
+            let Some(Ok(recorded)) = recorded.map(Cid::try_from) else {
                 report.problem = Some(problem("domain event", seq, id, None, "its recorded CID is malformed".into()));
+                return Ok(report);
+            };
+            let Some(bytes) = bytes else {
+                report.problem =
+                    Some(problem("domain event", seq, id, Some(recorded.to_string()), "its block is missing".into()));
                 return Ok(report);
             };
             let actual = cid_of(bytes);
@@ -129,18 +143,22 @@ impl Store {
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
             let id: String = row.get(1)?;
-            let recorded = row.get_ref(2)?.as_blob()?;
-            let prev_column = row.get_ref(3)?.as_blob_or_null()?;
+            let recorded = raw(row.get_ref(2)?);
+            let prev_column = raw(row.get_ref(3)?);
             let domain_seq: i64 = row.get(4)?;
-            let bytes = row.get_ref(5)?.as_blob()?;
+            let bytes = raw(row.get_ref(5)?);
             count += 1;
             let bad = |cid: Option<String>, reason: String| Some(problem("graph event", seq, id.clone(), cid, reason));
             if seq != count {
                 report.problem = Some(problem("graph event", count, "?".into(), None, "it is missing".into()));
                 return Ok(report);
             }
-            let Ok(recorded) = Cid::try_from(recorded) else {
+            let Some(Ok(recorded)) = recorded.map(Cid::try_from) else {
                 report.problem = bad(None, "its recorded CID is malformed".into());
+                return Ok(report);
+            };
+            let Some(bytes) = bytes else {
+                report.problem = bad(Some(recorded.to_string()), "its block is missing".into());
                 return Ok(report);
             };
             let Some(source) = usize::try_from(domain_seq - 1).ok().and_then(|i| domain_cids.get(i)) else {
