@@ -76,24 +76,66 @@ fn not_a_vault(path: &Path, err: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Applies the migrations this database has not seen yet. Usually there are none, and then
+/// nothing is written: opening a vault to read it does not cost a commit.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let target = schema::MIGRATIONS.len() as i64;
+    if version >= target {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+    }
+    tx.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn read_identity(conn: &Connection) -> Result<VaultIdentity, StoreError> {
+    let row: Option<(String, String, String)> = conn
+        .query_row("SELECT vault_id, device_id, created_at FROM vault WHERE singleton = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let (vault, device, created) = row.ok_or_else(|| StoreError::Corrupt("the vault row is missing".into()))?;
+    let bad = |what: &str| StoreError::Corrupt(format!("the vault row has a malformed {what}"));
+    Ok(VaultIdentity {
+        vault_id: uuid::Uuid::try_parse(&vault).map_err(|_| bad("vault id"))?,
+        device_id: device.parse().map_err(|_| bad("device id"))?,
+        created_at: Timestamp::parse(&created).ok_or_else(|| bad("creation time"))?,
+    })
+}
+
 impl Store {
     /// Creates a new vault database at `path` (which must not exist).
     pub fn create(path: &Path, identity: VaultIdentity) -> Result<Self, StoreError> {
         if path.exists() {
             return Err(StoreError::AlreadyExists(path.parent().unwrap_or(path).to_owned()));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        configure(&conn)?;
-        let mut store = Self { conn, path: path.to_owned(), identity };
-        store.migrate()?;
-        store.conn.execute(
-            "INSERT INTO vault (singleton, vault_id, device_id, created_at) VALUES (1, ?1, ?2, ?3)",
-            (identity.vault_id.to_string(), identity.device_id.to_string(), identity.created_at.to_string()),
-        )?;
-        Ok(store)
+        let build = || -> Result<Self, StoreError> {
+            let mut conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&conn)?;
+            migrate(&mut conn)?;
+            conn.execute(
+                "INSERT INTO vault (singleton, vault_id, device_id, created_at) VALUES (1, ?1, ?2, ?3)",
+                (identity.vault_id.to_string(), identity.device_id.to_string(), identity.created_at.to_string()),
+            )?;
+            Ok(Self { conn, path: path.to_owned(), identity })
+        };
+        build().inspect_err(|_| {
+            // A half-created vault would block the next `init`: remove what was written.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        })
     }
 
     /// Opens an existing vault database, migrating it forward if it is older.
@@ -101,7 +143,7 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::NoVault(path.parent().unwrap_or(path).to_owned()));
         }
-        let conn =
+        let mut conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         // Reading the header first tells a non-database apart before we change anything.
         let app_id: i64 =
@@ -118,46 +160,9 @@ impl Store {
             return Err(StoreError::NewerSchema { found: version, supported });
         }
         configure(&conn)?;
-        let mut store = Self {
-            conn,
-            path: path.to_owned(),
-            identity: VaultIdentity {
-                vault_id: uuid::Uuid::nil(),
-                device_id: DeviceId::from_uuid(uuid::Uuid::nil()),
-                created_at: Timestamp::from_micros(0).unwrap_or_else(|| unreachable!("epoch is valid")),
-            },
-        };
-        store.migrate()?;
-        store.identity = store.read_identity()?;
-        Ok(store)
-    }
-
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", index as i64 + 1)?;
-        }
-        tx.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn read_identity(&self) -> Result<VaultIdentity, StoreError> {
-        let row: Option<(String, String, String)> = self
-            .conn
-            .query_row("SELECT vault_id, device_id, created_at FROM vault WHERE singleton = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
-        let (vault, device, created) = row.ok_or_else(|| StoreError::Corrupt("the vault row is missing".into()))?;
-        let bad = |what: &str| StoreError::Corrupt(format!("the vault row has a malformed {what}"));
-        Ok(VaultIdentity {
-            vault_id: uuid::Uuid::try_parse(&vault).map_err(|_| bad("vault id"))?,
-            device_id: device.parse().map_err(|_| bad("device id"))?,
-            created_at: Timestamp::parse(&created).ok_or_else(|| bad("creation time"))?,
-        })
+        migrate(&mut conn)?;
+        let identity = read_identity(&conn)?;
+        Ok(Self { conn, path: path.to_owned(), identity })
     }
 
     /// The vault's identity.

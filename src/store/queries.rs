@@ -253,14 +253,18 @@ impl Store {
 
     /// All organizations, by name, with counts.
     pub fn organizations(&self) -> Result<Vec<OrgSummary>, StoreError> {
+        self.org_summaries(None)
+    }
+
+    fn org_summaries(&self, only: Option<&str>) -> Result<Vec<OrgSummary>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT o.id, o.name, o.domain, \
              (SELECT count(*) FROM units u WHERE u.org_id = o.id), \
              (SELECT count(*) FROM people p WHERE p.org_id = o.id), \
              (SELECT count(*) FROM roles r WHERE r.org_id = o.id) \
-             FROM organizations o ORDER BY o.name_key, o.id",
+             FROM organizations o WHERE ?1 IS NULL OR o.id = ?1 ORDER BY o.name_key, o.id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([only], |r| {
             Ok(OrgSummary {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -275,7 +279,7 @@ impl Store {
 
     /// One organization with everything in it; `None` if there is no such organization.
     pub fn organization_tree(&self, org: &str) -> Result<Option<OrgTree>, StoreError> {
-        let Some(organization) = self.organizations()?.into_iter().find(|o| o.id == org) else { return Ok(None) };
+        let Some(organization) = self.org_summaries(Some(org))?.into_iter().next() else { return Ok(None) };
         let conn = self.conn();
         let units = conn
             .prepare_cached("SELECT id, parent_id, name FROM units WHERE org_id = ?1 ORDER BY name_key, id")?
