@@ -153,6 +153,18 @@ impl Vault {
     /// Runs commands in order, in one transaction under one correlation id: all are recorded,
     /// or — if any is refused or anything fails — none.
     pub fn execute_all(&mut self, commands: Vec<Command>) -> Result<Receipt, AppError> {
+        self.execute_all_with_progress(commands, &mut |_, _| {})
+    }
+
+    /// [`Vault::execute_all`], reporting `(done, total)` commands as it goes (every few hundred
+    /// commands and at the end, before the commit).
+    pub fn execute_all_with_progress(
+        &mut self,
+        commands: Vec<Command>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Receipt, AppError> {
+        const EVERY: usize = 500;
+        let total = commands.len();
         let device = self.store.identity().device_id;
         let correlation = CorrelationId::from_uuid(new_id());
         let at = now();
@@ -174,6 +186,9 @@ impl Vault {
                     cid: lifted.domain.cid,
                     graph,
                 });
+            }
+            if (index + 1) % EVERY == 0 || index + 1 == total {
+                progress(index + 1, total);
             }
         }
         let head = tx.head();

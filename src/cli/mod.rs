@@ -150,13 +150,15 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
                         .map_err(|e| AppError::Invalid(format!("line {}: {e}", row.line)))?,
                 });
             }
-            let receipt = vault.execute_all(commands).map_err(|e| match e {
-                AppError::Rejected { index: Some(i), error } => AppError::Invalid(format!(
-                    "line {}: {error}; nothing was imported",
-                    lines.get(i).copied().unwrap_or(i + 1)
-                )),
-                other => other,
-            })?;
+            let receipt = vault
+                .execute_all_with_progress(commands, &mut |done, total| out.progress("importing", done, total))
+                .map_err(|e| match e {
+                    AppError::Rejected { index: Some(i), error } => AppError::Invalid(format!(
+                        "line {}: {error}; nothing was imported",
+                        lines.get(i).copied().unwrap_or(i + 1)
+                    )),
+                    other => other,
+                })?;
             out.imported(&receipt);
         }
         Cmd::Role(RoleCmd::Define { org, name }) => {

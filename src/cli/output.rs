@@ -34,6 +34,23 @@ impl Printer {
         }
     }
 
+    /// A progress line on stderr, only when stderr is a terminal and output is for humans.
+    pub fn progress(&self, what: &str, done: usize, total: usize) {
+        use std::io::IsTerminal;
+        if self.json || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let width = 30;
+        let filled = if total == 0 { width } else { done * width / total };
+        let end = if done == total { "\n" } else { "" };
+        let _ = write!(
+            std::io::stderr(),
+            "\r{what} [{}{}] {done}/{total}{end}",
+            "#".repeat(filled),
+            " ".repeat(width - filled)
+        );
+    }
+
     /// One line on stderr (as JSON on stdout too, with `--json`).
     pub fn error(&self, message: &str) {
         let one_line: String = message.lines().collect::<Vec<_>>().join(" ");

@@ -127,10 +127,6 @@ pub enum DomainEvent {
 }
 
 impl DomainEvent {
-    /// Every stable event name, with its current schema version.
-    pub const NAMES: &'static [(&'static str, u16)] =
-        &[("OrganizationCreated", 1), ("UnitCreated", 1), ("PersonAdded", 1), ("RoleDefined", 1), ("RoleAssigned", 1)];
-
     /// The stable name of the event.
     pub const fn name(&self) -> &'static str {
         match self {
