@@ -41,7 +41,7 @@ impl Printer {
             return;
         }
         let width = 30;
-        let filled = if total == 0 { width } else { done * width / total };
+        let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
         let end = if done == total { "\n" } else { "" };
         let _ = write!(
             std::io::stderr(),

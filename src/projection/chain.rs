@@ -6,7 +6,7 @@
 
 use cid::Cid;
 
-use super::codec::{Block, CodecError, cid_of};
+use super::codec::{Block, CodecError, cid_bytes_of, cid_of};
 use super::graph_event::GraphEvent;
 
 /// The running head of the chain.
@@ -68,20 +68,29 @@ pub enum LinkError {
 
 /// Checks one stored graph event block: its CID, its `prev` link and its `source` link.
 pub fn check_link(recorded: &Cid, bytes: &[u8], prev: Option<&Cid>, source: &Cid) -> Result<(), LinkError> {
-    let actual = cid_of(bytes);
-    if actual != *recorded {
-        return Err(LinkError::CidMismatch { recorded: recorded.to_string(), actual: actual.to_string() });
+    check_link_bytes(&recorded.to_bytes(), bytes, prev.map(Cid::to_bytes).as_deref(), &source.to_bytes())
+}
+
+/// [`check_link`] over CIDs in their binary form, as stored: compares bytes and parses a CID
+/// only to describe a problem. This is what `verify` runs for every block.
+pub fn check_link_bytes(recorded: &[u8], bytes: &[u8], prev: Option<&[u8]>, source: &[u8]) -> Result<(), LinkError> {
+    let actual = cid_bytes_of(bytes);
+    if actual.as_slice() != recorded {
+        return Err(LinkError::CidMismatch { recorded: describe(Some(recorded)), actual: cid_of(bytes).to_string() });
     }
-    let links = GraphEvent::links_of(bytes).map_err(LinkError::Undecodable)?;
-    if links.prev.as_ref() != prev {
-        return Err(LinkError::BrokenChain { expected: describe(prev), found: describe(links.prev.as_ref()) });
+    let (found_prev, found_source) = GraphEvent::raw_links_of(bytes).map_err(LinkError::Undecodable)?;
+    if found_prev != prev {
+        return Err(LinkError::BrokenChain { expected: describe(prev), found: describe(found_prev) });
     }
-    if links.source != *source {
-        return Err(LinkError::WrongSource { expected: source.to_string(), found: links.source.to_string() });
+    if found_source != source {
+        return Err(LinkError::WrongSource { expected: describe(Some(source)), found: describe(Some(found_source)) });
     }
     Ok(())
 }
 
-fn describe(cid: Option<&Cid>) -> String {
-    cid.map_or_else(|| "none".to_owned(), Cid::to_string)
+fn describe(cid: Option<&[u8]>) -> String {
+    match cid {
+        None => "none".to_owned(),
+        Some(raw) => Cid::try_from(raw).map_or_else(|_| "a malformed CID".to_owned(), |c| c.to_string()),
+    }
 }

@@ -86,6 +86,19 @@ pub fn cid_of(bytes: &[u8]) -> Cid {
     Cid::new_v1(DAG_CBOR, hash)
 }
 
+/// Length of the binary form of our CIDs: version, codec, hash code, digest length, digest.
+pub const CID_LEN: usize = 4 + 32;
+
+/// The binary form of [`cid_of`]`(bytes)`, built without the `Cid` type: `0x01` (CIDv1),
+/// `0x71` (dag-cbor), `0x12 0x20` (sha2-256, 32 bytes), then the digest. Hot loops such as
+/// `verify` compare these bytes with stored ones instead of parsing CIDs.
+pub fn cid_bytes_of(bytes: &[u8]) -> [u8; CID_LEN] {
+    let mut out = [0u8; CID_LEN];
+    out[..4].copy_from_slice(&[0x01, DAG_CBOR as u8, SHA2_256 as u8, 0x20]);
+    out[4..].copy_from_slice(&Sha256::digest(bytes));
+    out
+}
+
 /// Encodes a value as canonical DAG-CBOR.
 pub fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
     serde_ipld_dagcbor::to_vec(value).map_err(|e| CodecError::Encode { what, reason: e.to_string() })
@@ -94,6 +107,14 @@ pub fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, Co
 /// Decodes canonical DAG-CBOR.
 pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
     serde_ipld_dagcbor::from_slice(bytes).map_err(|e| CodecError::Malformed { what, reason: e.to_string() })
+}
+
+#[cfg(test)]
+#[test]
+fn binary_cids_match_the_cid_type() {
+    for input in [&b""[..], b"a", &[0x42; 1000]] {
+        assert_eq!(cid_bytes_of(input).to_vec(), cid_of(input).to_bytes());
+    }
 }
 
 /// Parses a CID printed by us (or anyone).

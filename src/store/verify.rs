@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::tx::cid_from_sql;
 use super::{Store, StoreError};
-use crate::projection::{check_link, cid_of};
+use crate::projection::{CID_LEN, check_link_bytes, cid_bytes_of, cid_of};
 
 /// What is wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,6 +73,17 @@ fn raw(value: ValueRef<'_>) -> Option<&[u8]> {
     }
 }
 
+/// A stored id as text, for a report (read only when there is something to report, so the
+/// common case allocates nothing).
+fn text(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(r) => r.to_string(),
+        ValueRef::Null => "?".into(),
+    }
+}
+
 impl VerifyReport {
     /// Whether everything checked out.
     pub fn ok(&self) -> bool {
@@ -94,13 +105,15 @@ impl Store {
             reason,
         };
 
-        // Domain events: CIDs.
-        let mut domain_cids: Vec<Cid> = Vec::new();
+        // Domain events: CIDs. The hot path compares binary CIDs and parses one only to describe
+        // a problem.
+        let shown = |raw: Option<&[u8]>| raw.and_then(|r| Cid::try_from(r).ok()).map(|c| c.to_string());
+        let mut domain_cids: Vec<[u8; CID_LEN]> = Vec::new();
         let mut stmt = conn.prepare("SELECT seq, event_id, cid, bytes FROM domain_events ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
-            let id: String = row.get(1)?;
+            let id = row.get_ref(1)?;
             let recorded = raw(row.get_ref(2)?);
             let bytes = raw(row.get_ref(3)?);
             let expected_seq = domain_cids.len() as i64 + 1;
@@ -108,79 +121,67 @@ impl Store {
                 report.problem = Some(problem("domain event", expected_seq, "?".into(), None, "it is missing".into()));
                 return Ok(report);
             }
-            let Some(Ok(recorded)) = recorded.map(Cid::try_from) else {
-                report.problem = Some(problem("domain event", seq, id, None, "its recorded CID is malformed".into()));
-                return Ok(report);
-            };
             let Some(bytes) = bytes else {
                 report.problem =
-                    Some(problem("domain event", seq, id, Some(recorded.to_string()), "its block is missing".into()));
+                    Some(problem("domain event", seq, text(id), shown(recorded), "its block is missing".into()));
                 return Ok(report);
             };
-            let actual = cid_of(bytes);
-            if actual != recorded {
-                report.problem = Some(problem(
-                    "domain event",
-                    seq,
-                    id,
-                    Some(recorded.to_string()),
-                    format!("its bytes hash to {actual}, not to its recorded CID"),
-                ));
+            let actual = cid_bytes_of(bytes);
+            if recorded != Some(actual.as_slice()) {
+                let reason = match shown(recorded) {
+                    Some(_) => format!("its bytes hash to {}, not to its recorded CID", cid_of(bytes)),
+                    None => "its recorded CID is malformed".to_owned(),
+                };
+                report.problem = Some(problem("domain event", seq, text(id), shown(recorded), reason));
                 return Ok(report);
             }
-            domain_cids.push(recorded);
+            domain_cids.push(actual);
         }
         report.domain_events = domain_cids.len() as u64;
         drop(rows);
         drop(stmt);
 
-        // Graph events: CIDs and both links.
+        // Graph events: CIDs and both links, all compared in binary form.
         let mut stmt =
             conn.prepare("SELECT seq, event_id, cid, prev_cid, domain_seq, bytes FROM graph_events ORDER BY seq")?;
         let mut rows = stmt.query([])?;
-        let mut head: Option<Cid> = None;
+        let mut head: Option<[u8; CID_LEN]> = None;
         let mut count: i64 = 0;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
-            let id: String = row.get(1)?;
+            let id = row.get_ref(1)?;
             let recorded = raw(row.get_ref(2)?);
             let prev_column = raw(row.get_ref(3)?);
             let domain_seq: i64 = row.get(4)?;
             let bytes = raw(row.get_ref(5)?);
             count += 1;
-            let bad = |cid: Option<String>, reason: String| Some(problem("graph event", seq, id.clone(), cid, reason));
+            let bad = |reason: String| Some(problem("graph event", seq, text(id), shown(recorded), reason));
             if seq != count {
                 report.problem = Some(problem("graph event", count, "?".into(), None, "it is missing".into()));
                 return Ok(report);
             }
-            let Some(Ok(recorded)) = recorded.map(Cid::try_from) else {
-                report.problem = bad(None, "its recorded CID is malformed".into());
-                return Ok(report);
-            };
-            let Some(bytes) = bytes else {
-                report.problem = bad(Some(recorded.to_string()), "its block is missing".into());
+            let (Some(recorded), Some(bytes)) = (recorded, bytes) else {
+                report.problem = bad("its CID or its block is missing".into());
                 return Ok(report);
             };
             let Some(source) = usize::try_from(domain_seq - 1).ok().and_then(|i| domain_cids.get(i)) else {
-                report.problem = bad(
-                    Some(recorded.to_string()),
-                    format!("it refers to domain event #{domain_seq}, which does not exist"),
-                );
+                report.problem = bad(format!("it refers to domain event #{domain_seq}, which does not exist"));
                 return Ok(report);
             };
-            if let Err(e) = check_link(&recorded, bytes, head.as_ref(), source) {
-                report.problem = bad(Some(recorded.to_string()), e.to_string());
+            let prev = head.as_ref().map(<[u8; CID_LEN]>::as_slice);
+            if let Err(e) = check_link_bytes(recorded, bytes, prev, source) {
+                report.problem = bad(e.to_string());
                 return Ok(report);
             }
-            if prev_column.map(Cid::try_from).transpose().ok().flatten() != head {
-                report.problem =
-                    bad(Some(recorded.to_string()), "its recorded prev_cid column disagrees with the chain".into());
+            if prev_column != prev {
+                report.problem = bad("its recorded prev_cid column disagrees with the chain".into());
                 return Ok(report);
             }
-            head = Some(recorded);
+            // check_link_bytes showed that `recorded` is our 36-byte binary CID.
+            head = recorded.try_into().ok();
         }
         report.graph_events = count as u64;
-        report.head = head;
+        report.head = head.and_then(|h| Cid::try_from(h.as_slice()).ok());
         drop(rows);
         drop(stmt);
 
@@ -191,12 +192,12 @@ impl Store {
             })?;
         let vault = |reason: String| Some(problem("vault", 0, String::new(), None, reason));
         match cid_from_sql(stored_head) {
-            Ok(stored) if stored == head => {}
+            Ok(stored) if stored == report.head => {}
             Ok(stored) => {
                 report.problem = vault(format!(
                     "its head CID is {} but the chain ends at {}",
                     stored.map_or("none".into(), |c| c.to_string()),
-                    head.map_or("none".into(), |c| c.to_string())
+                    report.head.map_or("none".into(), |c| c.to_string())
                 ));
             }
             Err(_) => report.problem = vault("its head CID is malformed".into()),
