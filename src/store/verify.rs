@@ -245,10 +245,8 @@ fn read_table(conn: &rusqlite::Connection, graph: bool, to: &mpsc::SyncSender<Ba
         let prev = batch.keep(raw(row.get_ref(3)?));
         let bytes = batch.keep(raw(row.get_ref(5)?));
         batch.rows.push(Row { seq, domain_seq, id, cid, prev, bytes });
-        if batch.rows.len() == BATCH_ROWS {
-            if to.send(std::mem::replace(&mut batch, Batch::new(graph))).is_err() {
-                return Ok(false);
-            }
+        if batch.rows.len() == BATCH_ROWS && to.send(std::mem::replace(&mut batch, Batch::new(graph))).is_err() {
+            return Ok(false);
         }
     }
     Ok(batch.rows.is_empty() || to.send(batch).is_ok())
