@@ -7,5 +7,6 @@ mod architecture;
 mod cli;
 mod crash;
 mod golden;
+mod readme;
 mod store;
 mod support;
