@@ -238,7 +238,7 @@ impl GraphEvent {
     /// Reads only the `prev` and `source` links of a graph event block.
     ///
     /// `verify` calls this for every stored block, so it walks the DAG-CBOR directly (see
-    /// [`links::read`]) instead of deserializing through serde: it reads the top-level map's
+    /// `links::read`) instead of deserializing through serde: it reads the top-level map's
     /// keys, decodes the two links and skips every other value without decoding it. It gives
     /// the same answer as deserializing [`Links`] for every block we write (tested below).
     pub fn links_of(bytes: &[u8]) -> Result<Links, CodecError> {
