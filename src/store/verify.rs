@@ -140,6 +140,24 @@ fn shown(raw: Option<&[u8]>) -> Option<String> {
     raw.and_then(|r| Cid::try_from(r).ok()).map(|c| c.to_string())
 }
 
+impl Problem {
+    /// A problem with a stored row.
+    fn at(kind: &'static str, batch: &Batch, row: &Row, reason: String) -> Self {
+        Self {
+            kind,
+            seq: row.seq as u64,
+            id: batch.get(&row.id).map_or("?".into(), |t| String::from_utf8_lossy(t).into_owned()),
+            cid: shown(batch.get(&row.cid)),
+            reason,
+        }
+    }
+
+    /// A row that should be there and is not.
+    fn missing(kind: &'static str, seq: i64) -> Self {
+        Self { kind, seq: seq as u64, id: "?".into(), cid: None, reason: "it is missing".into() }
+    }
+}
+
 impl Checker {
     /// Checks a batch; false once a problem is found.
     fn check(&mut self, batch: &Batch) -> bool {
@@ -155,24 +173,10 @@ impl Checker {
 
     fn domain_row(&mut self, batch: &Batch, row: &Row) -> Option<Problem> {
         let (recorded, bytes) = (batch.get(&row.cid), batch.get(&row.bytes));
-        let problem = |reason: String| {
-            Some(Problem {
-                kind: "domain event",
-                seq: row.seq as u64,
-                id: batch.get(&row.id).map_or("?".into(), |t| String::from_utf8_lossy(t).into_owned()),
-                cid: shown(recorded),
-                reason,
-            })
-        };
+        let problem = |reason: String| Some(Problem::at("domain event", batch, row, reason));
         let expected = self.domain_cids.len() as i64 + 1;
         if row.seq != expected {
-            return Some(Problem {
-                kind: "domain event",
-                seq: expected as u64,
-                id: "?".into(),
-                cid: None,
-                reason: "it is missing".into(),
-            });
+            return Some(Problem::missing("domain event", expected));
         }
         let Some(bytes) = bytes else { return problem("its block is missing".into()) };
         let actual = cid_bytes_of(bytes);
@@ -188,24 +192,10 @@ impl Checker {
 
     fn graph_row(&mut self, batch: &Batch, row: &Row) -> Option<Problem> {
         let (recorded, bytes, prev_column) = (batch.get(&row.cid), batch.get(&row.bytes), batch.get(&row.prev));
-        let problem = |reason: String| {
-            Some(Problem {
-                kind: "graph event",
-                seq: row.seq as u64,
-                id: batch.get(&row.id).map_or("?".into(), |t| String::from_utf8_lossy(t).into_owned()),
-                cid: shown(recorded),
-                reason,
-            })
-        };
+        let problem = |reason: String| Some(Problem::at("graph event", batch, row, reason));
         self.graph_events += 1;
         if row.seq != self.graph_events {
-            return Some(Problem {
-                kind: "graph event",
-                seq: self.graph_events as u64,
-                id: "?".into(),
-                cid: None,
-                reason: "it is missing".into(),
-            });
+            return Some(Problem::missing("graph event", self.graph_events));
         }
         let (Some(recorded), Some(bytes)) = (recorded, bytes) else {
             return problem("its CID or its block is missing".into());
