@@ -50,7 +50,7 @@ fn walk_through_creates_an_organization_and_verifies_its_chain() {
     let ops = tree["units"].as_array().unwrap().iter().find(|u| u["name"] == "Operations").unwrap().clone();
     assert_eq!(ops["parent"], acme.eng.as_str());
     let list = vault.run(&["org", "list"]).ok();
-    assert!(list.contains("Acme Corp <acme.example>  (2 units, 1 people, 1 roles)"), "{list}");
+    assert!(list.contains("Acme Corp <acme.example>  (2 units, 1 person, 1 role)"), "{list}");
 
     // Paging.
     let page = vault.run(&["events", "--after", "3", "--limit", "2", "--json"]).json();

@@ -67,7 +67,7 @@ fn the_readme_walk_through_runs() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the walk-through failed:\n{script}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
     for expected in [
-        "Acme Corp <acme.example>  (2 units, 4 people, 1 roles)",
+        "Acme Corp <acme.example>  (2 units, 4 people, 1 role)",
         "ok: 9 domain events and 15 graph events verified",
         "\"domain_events\": 9",
         "exit 2",

@@ -15,6 +15,10 @@ pub struct Printer {
     json: bool,
 }
 
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a panic.
@@ -114,13 +118,13 @@ impl Printer {
         let mut text = String::new();
         for org in orgs {
             text.push_str(&format!(
-                "{}  {}{}  ({} units, {} people, {} roles)\n",
+                "{}  {}{}  ({}, {}, {})\n",
                 org.id,
                 org.name,
                 org.domain.as_deref().map(|d| format!(" <{d}>")).unwrap_or_default(),
-                org.units,
-                org.people,
-                org.roles
+                count(org.units, "unit", "units"),
+                count(org.people, "person", "people"),
+                count(org.roles, "role", "roles")
             ));
         }
         emit(&text);

@@ -49,6 +49,7 @@ impl AggregateKind {
 
 /// An organization came into being.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OrganizationCreated {
     /// Its id.
     pub org: OrgId,
@@ -61,6 +62,7 @@ pub struct OrganizationCreated {
 
 /// An organizational unit was created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UnitCreated {
     /// Its id.
     pub unit: UnitId,
@@ -75,6 +77,7 @@ pub struct UnitCreated {
 
 /// A person joined an organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PersonAdded {
     /// Their id.
     pub person: PersonId,
@@ -90,6 +93,7 @@ pub struct PersonAdded {
 
 /// A role was defined for an organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RoleDefined {
     /// Its id.
     pub role: RoleId,
@@ -101,6 +105,7 @@ pub struct RoleDefined {
 
 /// A person was given a role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RoleAssigned {
     /// The role.
     pub role: RoleId,

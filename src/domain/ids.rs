@@ -113,7 +113,13 @@ pub(crate) fn deserialize_uuid<'de, D: Deserializer<'de>>(deserializer: D) -> Re
             f.write_str("a hyphenated UUID string")
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Uuid, E> {
-            Uuid::try_parse(v).map_err(E::custom)
+            // Only the form we write: 36 characters, lowercase, hyphenated.
+            let uuid = Uuid::try_parse(v).map_err(E::custom)?;
+            let mut buf = Uuid::encode_buffer();
+            if uuid.hyphenated().encode_lower(&mut buf) != v {
+                return Err(E::custom("a UUID must be written lowercase and hyphenated"));
+            }
+            Ok(uuid)
         }
     }
     deserializer.deserialize_str(Visitor)

@@ -45,14 +45,14 @@ pub enum CodecError {
         found: u64,
     },
     /// The record names an event type (or schema version) this build does not know.
-    #[error("{what} has unknown type '{name}' (schema {schema}); upgrade cim-keys")]
+    #[error("{what} has unknown type '{name}'{}; upgrade cim-keys", schema.map(|s| format!(" (schema {s})")).unwrap_or_default())]
     UnknownType {
         /// What was being decoded.
         what: &'static str,
         /// The type name found.
         name: String,
-        /// Its schema version.
-        schema: u64,
+        /// Its schema version (domain events only).
+        schema: Option<u64>,
     },
 }
 

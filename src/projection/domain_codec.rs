@@ -23,6 +23,7 @@ pub const DOMAIN_EVENT_FORMAT: u64 = 1;
 const WHAT: &str = "domain event block";
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Wire<D> {
     v: u64,
     id: EventId,
@@ -112,6 +113,8 @@ pub fn decode_domain_event(bytes: &[u8]) -> Result<EventEnvelope, CodecError> {
         ("PersonAdded", 1) => typed(bytes, DomainEvent::PersonAdded),
         ("RoleDefined", 1) => typed(bytes, DomainEvent::RoleDefined),
         ("RoleAssigned", 1) => typed(bytes, DomainEvent::RoleAssigned),
-        (name, schema) => Err(CodecError::UnknownType { what: WHAT, name: crate::domain::excerpt(name), schema }),
+        (name, schema) => {
+            Err(CodecError::UnknownType { what: WHAT, name: crate::domain::excerpt(name), schema: Some(schema) })
+        }
     }
 }

@@ -39,6 +39,7 @@ pub type Properties = BTreeMap<String, String>;
 
 /// A bounded context (an organization) was created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BoundedContextCreated {
     /// What kind of context ("organization").
     pub context_type: String,
@@ -48,6 +49,7 @@ pub struct BoundedContextCreated {
 
 /// An aggregate joined the graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AggregateAdded {
     /// Its id.
     #[serde(serialize_with = "serialize_uuid", deserialize_with = "deserialize_uuid")]
@@ -60,6 +62,7 @@ pub struct AggregateAdded {
 
 /// A directed relationship between two nodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RelationshipEstablished {
     /// Where it starts.
     #[serde(serialize_with = "serialize_uuid", deserialize_with = "deserialize_uuid")]
@@ -73,6 +76,7 @@ pub struct RelationshipEstablished {
 
 /// A concept (a role) was defined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConceptDefined {
     /// Its id.
     #[serde(serialize_with = "serialize_uuid", deserialize_with = "deserialize_uuid")]
@@ -130,6 +134,7 @@ pub struct GraphEvent {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Wire<D> {
     v: u64,
     #[serde(serialize_with = "serialize_uuid", deserialize_with = "deserialize_uuid")]
@@ -231,7 +236,7 @@ impl GraphEvent {
             "AggregateAdded" => typed(bytes, GraphPayload::AggregateAdded),
             "RelationshipEstablished" => typed(bytes, GraphPayload::RelationshipEstablished),
             "ConceptDefined" => typed(bytes, GraphPayload::ConceptDefined),
-            other => Err(CodecError::UnknownType { what: WHAT, name: crate::domain::excerpt(other), schema: header.v }),
+            other => Err(CodecError::UnknownType { what: WHAT, name: crate::domain::excerpt(other), schema: None }),
         }
     }
 

@@ -223,3 +223,38 @@ fn unknown_versions_are_typed_errors() {
         Err(CodecError::UnsupportedVersion { what: "domain event block", found: 2 })
     );
 }
+
+/// Rewrites one field of a block through the generic IPLD data model.
+fn with_field(bytes: &[u8], key: &str, value: ipld_core::ipld::Ipld) -> Vec<u8> {
+    let mut ipld: ipld_core::ipld::Ipld = serde_ipld_dagcbor::from_slice(bytes).unwrap();
+    if let ipld_core::ipld::Ipld::Map(m) = &mut ipld {
+        m.insert(key.into(), value);
+    }
+    serde_ipld_dagcbor::to_vec(&ipld).unwrap()
+}
+
+#[test]
+fn decoders_read_only_what_writers_write() {
+    use ipld_core::ipld::Ipld;
+    let lifted = GraphProjector.lift_all(&golden_history()).unwrap();
+    let domain = &lifted[0].domain.bytes;
+    let graph = Chain::default().link(&lifted[0].graph[0]).unwrap().bytes;
+    // Unknown keys are refused: they would vanish on re-encoding and change the CID.
+    assert!(matches!(decode_domain_event(&with_field(domain, "extra", Ipld::Null)), Err(CodecError::Malformed { .. })));
+    assert!(matches!(
+        GraphEvent::from_block(&with_field(&graph, "extra", Ipld::Null)),
+        Err(CodecError::Malformed { .. })
+    ));
+    // Ids only in the canonical text form.
+    let id = decode_domain_event(domain).unwrap().id.to_string();
+    for other in [id.to_uppercase(), id.replace('-', ""), format!("{{{id}}}")] {
+        assert!(decode_domain_event(&with_field(domain, "id", Ipld::String(other.clone()))).is_err(), "{other}");
+    }
+    assert!(decode_domain_event(&with_field(domain, "id", Ipld::String(id))).is_ok());
+    // An unknown type names itself.
+    let unknown = with_field(&graph, "type", Ipld::String("Teleported".into()));
+    assert_eq!(
+        GraphEvent::from_block(&unknown).unwrap_err().to_string(),
+        "graph event block has unknown type 'Teleported'; upgrade cim-keys"
+    );
+}
