@@ -175,7 +175,7 @@ fn main() {
         drop(conn);
         if !checked {
             // The raw rows make a vault that verifies: they really are the same rows.
-            let report = Vault::open(&path).and_then(|v| v.verify()).expect("raw vault opens");
+            let report = Vault::open(&path).and_then(|v| v.verify(true)).expect("raw vault opens");
             assert!(report.ok(), "raw copy verifies: {:?}", report.problem);
             assert_eq!(report.graph_events as usize, graph_events + seed_graph as usize);
             checked = true;

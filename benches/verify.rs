@@ -41,7 +41,7 @@ fn main() {
     println!("verify: {blocks} blocks, {bytes} bytes");
 
     let ours = || {
-        let (elapsed, report) = time(|| vault.verify().expect("verify runs"));
+        let (elapsed, report) = time(|| vault.verify(false).expect("verify runs"));
         assert!(report.ok(), "the vault verifies: {:?}", report.problem);
         assert_eq!((report.domain_events + report.graph_events) as usize, blocks);
         elapsed.as_secs_f64() / size as f64
@@ -75,7 +75,7 @@ fn main() {
         elapsed.as_secs_f64() / size as f64
     };
     let ours = || {
-        let (elapsed, report) = time(|| vault.verify().expect("verify runs"));
+        let (elapsed, report) = time(|| vault.verify(false).expect("verify runs"));
         assert!(report.ok());
         elapsed.as_secs_f64() / size as f64
     };

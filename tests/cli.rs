@@ -495,3 +495,34 @@ fn no_subcommand_and_help_exit_0() {
         assert!(help.contains(cmd), "help lacks {cmd}");
     }
 }
+
+#[test]
+fn deep_verify_checks_columns_projection_and_read_models() {
+    let vault = Vault::new();
+    let acme = acme(&vault);
+    assert!(vault.run(&["verify", "--deep"]).ok().contains("columns, projection and read models agree"));
+    let deep_fails = |says: &str| {
+        let run = vault.run(&["verify", "--deep"]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains(says), "expected {says:?}: {}", run.stderr);
+        assert!(vault.run(&["verify"]).ok().starts_with("ok:"), "plain verify checks only CIDs and links");
+    };
+    let sql = vault.sql();
+
+    // A column beside a block that lies about it.
+    sql.execute("UPDATE domain_events SET event_type = 'PersonRemoved' WHERE seq = 4", []).unwrap();
+    deep_fails("domain event #4");
+    deep_fails("its event_type column says 'PersonRemoved' but its block says 'PersonAdded'");
+    sql.execute("UPDATE domain_events SET event_type = 'PersonAdded' WHERE seq = 4", []).unwrap();
+    sql.execute("UPDATE graph_events SET context_id = ?1 WHERE seq = 2", [&acme.eng]).unwrap();
+    deep_fails("graph event #2");
+    sql.execute("UPDATE graph_events SET context_id = ?1 WHERE seq = 2", [&acme.org]).unwrap();
+    assert!(vault.run(&["verify", "--deep"]).ok().starts_with("ok:"));
+
+    // A read model edited behind the log's back.
+    sql.execute("UPDATE people SET name = 'Mallory' WHERE id = ?1", [&acme.ann]).unwrap();
+    deep_fails(&format!("the read models are wrong: person {} differs from the event log", acme.ann));
+    sql.execute("UPDATE people SET name = 'Ann' WHERE id = ?1", [&acme.ann]).unwrap();
+    sql.execute("DELETE FROM role_assignments", []).unwrap();
+    deep_fails(&format!("person {} differs", acme.ann));
+}

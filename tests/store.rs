@@ -98,7 +98,7 @@ proptest! {
         let (state, graph) = stored_state_and_graph(&vault);
         prop_assert_eq!(vault.store().read_state().unwrap(), state.clone());
         prop_assert_eq!(graph, Graph::of_state(&state));
-        prop_assert!(vault.verify().unwrap().ok());
+        prop_assert!(vault.verify(true).unwrap().ok());
         // Reopening reads the same state without replaying anything.
         let path = vault.data_dir().to_owned();
         drop(vault);
@@ -169,4 +169,50 @@ fn every_graph_event_has_a_pending_outbox_row() {
         .unwrap();
     assert_eq!((rows, pending, attempts), (3, 3, 0));
     assert_eq!(vault.status().unwrap().pending, 3);
+}
+
+#[test]
+fn a_forger_who_recomputes_every_cid_is_caught_by_the_deep_check() {
+    use cim_keys::projection::{Chain, GraphPayload};
+    let tmp = tempfile::TempDir::new().unwrap();
+    let mut vault = Vault::init(&tmp.path().join("v")).unwrap();
+    let org = OrgId::from_uuid(cim_keys::app::new_id());
+    vault.execute(Command::CreateOrganization { id: org, name: "Acme".into(), domain: None }).unwrap();
+    for name in ["Engineering", "Sales", "Legal"] {
+        let id = UnitId::from_uuid(cim_keys::app::new_id());
+        vault.execute(Command::CreateUnit { id, org, parent: None, name: name.into() }).unwrap();
+    }
+    // Rename "Sales" inside its graph event and rebuild the chain from there on, with every
+    // CID, prev link, column and the head recomputed: a consistent forgery.
+    let conn = rusqlite::Connection::open(vault.store().path()).unwrap();
+    let blocks: Vec<(i64, Vec<u8>)> = conn
+        .prepare("SELECT seq, bytes FROM graph_events ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut chain = Chain::default();
+    for (seq, bytes) in &blocks {
+        let mut event = GraphEvent::from_block(bytes).unwrap().event;
+        if let GraphPayload::AggregateAdded(added) = &mut event.payload
+            && added.properties.get("name").map(String::as_str) == Some("Sales")
+        {
+            added.properties.insert("name".into(), "Shadow Sales".into());
+        }
+        let prev = chain.head();
+        let block = chain.link(&event).unwrap();
+        conn.execute(
+            "UPDATE graph_events SET cid = ?1, prev_cid = ?2, bytes = ?3 WHERE seq = ?4",
+            (block.cid.to_bytes(), prev.map(|c| c.to_bytes()), &block.bytes, seq),
+        )
+        .unwrap();
+    }
+    conn.execute("UPDATE vault SET head_cid = ?1", [chain.head().unwrap().to_bytes()]).unwrap();
+
+    assert!(vault.verify(false).unwrap().ok(), "the forgery is self-consistent");
+    let report = vault.verify(true).unwrap();
+    let problem = report.problem.expect("the deep check finds the forgery");
+    assert_eq!(problem.kind, "graph event");
+    assert!(problem.reason.contains("is not the projection of domain event #3"), "{problem}");
 }

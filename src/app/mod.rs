@@ -223,9 +223,16 @@ impl Vault {
             .ok_or(AppError::Rejected { index: None, error: crate::domain::DomainError::UnknownOrganization(org) })
     }
 
-    /// Recomputes every CID and link.
-    pub fn verify(&self) -> Result<VerifyReport, AppError> {
-        Ok(self.store.verify()?)
+    /// Recomputes every CID and link; with `deep`, also checks that the stored columns, the
+    /// graph events and the read models all agree with the domain event blocks (see
+    /// `store::audit`).
+    pub fn verify(&self, deep: bool) -> Result<VerifyReport, AppError> {
+        let mut report = self.store.verify()?;
+        if deep && report.ok() {
+            report.problem = self.store.audit()?;
+            report.deep = true;
+        }
+        Ok(report)
     }
 
     /// The store, for checks that compare read models with the event log.

@@ -51,7 +51,11 @@ pub enum Cmd {
         limit: Option<u64>,
     },
     /// Recompute every CID and chain link; exit 1 naming the first bad event
-    Verify,
+    Verify {
+        /// Also decode every block, re-run the projection and compare columns and read models
+        #[arg(long)]
+        deep: bool,
+    },
     /// Counts of events, pending and uploaded, and the head CID
     Status,
 }

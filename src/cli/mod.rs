@@ -182,8 +182,8 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
                 out.graph_events(&vault.graph_events(query)?);
             }
         }
-        Cmd::Verify => {
-            let report = vault.verify()?;
+        Cmd::Verify { deep } => {
+            let report = vault.verify(*deep)?;
             out.verify(&report);
             if !report.ok() {
                 return Ok(EXIT_FAILED);

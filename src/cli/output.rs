@@ -198,9 +198,10 @@ impl Printer {
         }
         match &report.problem {
             None if !self.json => emit(&format!(
-                "ok: {} domain events and {} graph events verified; head {}\n",
+                "ok: {} domain events and {} graph events verified{}; head {}\n",
                 report.domain_events,
                 report.graph_events,
+                if report.deep { ", and their columns, projection and read models agree" } else { "" },
                 report.head.map_or("(empty)".to_owned(), |c| c.to_string())
             )),
             None => {}

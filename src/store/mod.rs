@@ -15,6 +15,7 @@
 //! * Opening a vault reads the `vault` row; nothing replays the log, so `status` and the
 //!   listings cost the same for ten events or ten million.
 
+mod audit;
 mod error;
 mod queries;
 mod read_model;

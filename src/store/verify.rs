@@ -26,7 +26,7 @@ use crate::projection::{CID_LEN, check_link_bytes, cid_bytes_of, cid_of};
 /// What is wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// "domain event", "graph event" or "vault".
+    /// "domain event", "graph event", "vault" or (from `verify --deep`) "read model".
     pub kind: &'static str,
     /// Sequence number of the bad event (0 for the vault row).
     pub seq: u64,
@@ -40,8 +40,10 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.kind == "vault" {
-            return write!(f, "the vault record is wrong: {}", self.reason);
+        match self.kind {
+            "vault" => return write!(f, "the vault record is wrong: {}", self.reason),
+            "read model" => return write!(f, "the read models are wrong: {}", self.reason),
+            _ => {}
         }
         write!(f, "{} #{} (id {}", self.kind, self.seq, self.id)?;
         if let Some(cid) = &self.cid {
@@ -63,6 +65,8 @@ pub struct VerifyReport {
     pub head: Option<Cid>,
     /// The first problem, if any.
     pub problem: Option<Problem>,
+    /// Whether the deep checks (`verify --deep`, [`Store::audit`]) ran too.
+    pub deep: bool,
 }
 
 fn serialize_opt_cid<S: serde::Serializer>(cid: &Option<Cid>, s: S) -> Result<S::Ok, S::Error> {
@@ -272,6 +276,7 @@ impl Store {
             graph_events: checker.graph_events as u64,
             head: checker.head.and_then(|h| Cid::try_from(h.as_slice()).ok()),
             problem: checker.problem,
+            deep: false,
         };
         if report.problem.is_some() {
             return Ok(report);
