@@ -69,6 +69,7 @@ fn the_readme_walk_through_runs() {
     for expected in [
         "Acme Corp <acme.example>  (2 units, 4 people, 1 role)",
         "ok: 9 domain events and 15 graph events verified",
+        "verified, and their columns, projection and read models agree",
         "\"domain_events\": 9",
         "exit 2",
         "exit 1",
