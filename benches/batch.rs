@@ -66,7 +66,9 @@ fn main() {
     let org = OrgId::from_uuid(new_id());
     let unit = UnitId::from_uuid(new_id());
     {
-        let mut vault = Vault::init(&template).expect("vault init");
+        let mut vault =
+            Vault::init_with_kdf(&template, &common::passphrase(), cim_keys::crypto::keystore::KdfParams::MINIMUM)
+                .expect("vault init");
         vault
             .execute_all(vec![
                 Command::CreateOrganization { id: org, name: "Bench Org".into(), domain: None },

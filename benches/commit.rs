@@ -25,7 +25,12 @@ fn main() {
 
     let dir = temp_dir();
     println!("commit: vaults in {}", dir.path().display());
-    let mut vault = Vault::init(&dir.path().join("vault")).expect("vault init");
+    let mut vault = Vault::init_with_kdf(
+        &dir.path().join("vault"),
+        &common::passphrase(),
+        cim_keys::crypto::keystore::KdfParams::MINIMUM,
+    )
+    .expect("vault init");
     let org = OrgId::from_uuid(new_id());
     let unit = UnitId::from_uuid(new_id());
     vault

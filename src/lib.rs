@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod crypto;
 pub mod domain;
 pub mod projection;
 pub mod store;

@@ -65,7 +65,7 @@ proptest! {
     #[test]
     fn read_models_equal_the_fold_of_the_stored_events(ops in proptest::collection::vec(op(), 1..30)) {
         let tmp = tempfile::TempDir::new().unwrap();
-        let mut vault = Vault::init(&tmp.path().join("v")).unwrap();
+        let mut vault = crate::support::library_vault(&tmp.path().join("v"));
         let (mut orgs, mut units, mut people, mut roles) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let id = cim_keys::app::new_id;
         for op in &ops {
@@ -110,7 +110,7 @@ proptest! {
 #[test]
 fn a_refused_command_in_a_batch_rolls_back_the_whole_batch() {
     let tmp = tempfile::TempDir::new().unwrap();
-    let mut vault = Vault::init(&tmp.path().join("v")).unwrap();
+    let mut vault = crate::support::library_vault(&tmp.path().join("v"));
     let org = OrgId::from_uuid(cim_keys::app::new_id());
     vault.execute(Command::CreateOrganization { id: org, name: "Acme".into(), domain: None }).unwrap();
     let before = vault.status().unwrap();
@@ -133,7 +133,7 @@ fn a_refused_command_in_a_batch_rolls_back_the_whole_batch() {
 #[test]
 fn the_database_runs_with_the_documented_settings() {
     let tmp = tempfile::TempDir::new().unwrap();
-    let vault = Vault::init(&tmp.path().join("v")).unwrap();
+    let vault = crate::support::library_vault(&tmp.path().join("v"));
     let conn = rusqlite::Connection::open(vault.store().path()).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
@@ -148,7 +148,7 @@ fn the_database_runs_with_the_documented_settings() {
 #[test]
 fn every_graph_event_has_a_pending_outbox_row() {
     let tmp = tempfile::TempDir::new().unwrap();
-    let mut vault = Vault::init(&tmp.path().join("v")).unwrap();
+    let mut vault = crate::support::library_vault(&tmp.path().join("v"));
     let org = OrgId::from_uuid(cim_keys::app::new_id());
     vault.execute(Command::CreateOrganization { id: org, name: "Acme".into(), domain: None }).unwrap();
     vault
@@ -175,7 +175,7 @@ fn every_graph_event_has_a_pending_outbox_row() {
 fn a_forger_who_recomputes_every_cid_is_caught_by_the_deep_check() {
     use cim_keys::projection::{Chain, GraphPayload};
     let tmp = tempfile::TempDir::new().unwrap();
-    let mut vault = Vault::init(&tmp.path().join("v")).unwrap();
+    let mut vault = crate::support::library_vault(&tmp.path().join("v"));
     let org = OrgId::from_uuid(cim_keys::app::new_id());
     vault.execute(Command::CreateOrganization { id: org, name: "Acme".into(), domain: None }).unwrap();
     for name in ["Engineering", "Sales", "Legal"] {

@@ -6,10 +6,19 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// The passphrase the test vaults are created with.
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// A test vault created through the library, with the cheapest KDF parameters.
+pub fn library_vault(dir: &Path) -> cim_keys::app::Vault {
+    let passphrase = cim_keys::crypto::keystore::Passphrase::new(PASSPHRASE.to_owned()).unwrap();
+    cim_keys::app::Vault::init_with_kdf(dir, &passphrase, cim_keys::crypto::keystore::KdfParams::MINIMUM).unwrap()
+}
+
 /// The binary under test.
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cim-keys"));
-    cmd.env_remove("CIM_KEYS_DATA_DIR");
+    cmd.env_remove("CIM_KEYS_DATA_DIR").env_remove("CIM_KEYS_NEW_PASSPHRASE").env("CIM_KEYS_PASSPHRASE", PASSPHRASE);
     cmd
 }
 
@@ -22,7 +31,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Self {
+    pub fn from(output: Output) -> Self {
         Self {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

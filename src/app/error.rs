@@ -1,5 +1,6 @@
 //! Application errors and how they map to exit codes.
 
+use crate::crypto::keystore::KeystoreError;
 use crate::domain::{DomainError, IdParseError};
 use crate::store::StoreError;
 
@@ -29,6 +30,15 @@ pub enum AppError {
     /// Other invalid input (a malformed file, say).
     #[error("{0}")]
     Invalid(String),
+    /// The keystore refused: a wrong passphrase, a broken seal, bad parameters.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The vault has no keystore yet.
+    #[error("this vault has no keystore yet; create one with `cim-keys passwd`")]
+    NoKeystore,
+    /// The OS random number generator failed.
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(String),
     /// The vault could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -40,7 +50,8 @@ impl AppError {
         match self {
             Self::Rejected { error, .. } if error.is_conflict() => ErrorKind::Failed,
             Self::Rejected { .. } | Self::Id(_) | Self::Invalid(_) => ErrorKind::InvalidInput,
-            Self::Store(_) => ErrorKind::Failed,
+            Self::Keystore(KeystoreError::WeakPassphrase(_)) => ErrorKind::InvalidInput,
+            Self::Store(_) | Self::Keystore(_) | Self::NoKeystore | Self::Random(_) => ErrorKind::Failed,
         }
     }
 

@@ -21,12 +21,27 @@ use uuid::Uuid;
 
 pub use error::{AppError, ErrorKind};
 
+use crate::crypto::keystore::{self, KdfParams, MasterKey, NONCE_LEN, Passphrase, SALT_LEN};
 use crate::domain::{Command, CommandId, CorrelationId, Ctx, DeviceId, EventId, Refusal, Timestamp, decide, seal};
 use crate::projection::GraphProjector;
 use crate::store::{
-    DATABASE_FILE, DomainEventRow, EventQuery, GraphEventRow, OrgSummary, OrgTree, Status, Store, StoreError,
-    VaultIdentity, VerifyReport,
+    DATABASE_FILE, DomainEventRow, EventQuery, GraphEventRow, KeystoreRecord, OrgSummary, OrgTree, Status, Store,
+    StoreError, VaultIdentity, VerifyReport,
 };
+
+/// Bytes from the OS CSPRNG.
+fn random<const N: usize>() -> Result<[u8; N], AppError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::Random(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// Wraps a master key under a passphrase with fresh salt and nonce.
+fn wrap(passphrase: &Passphrase, master: &MasterKey, params: KdfParams) -> Result<KeystoreRecord, AppError> {
+    let salt = random::<SALT_LEN>()?;
+    let kek = keystore::derive_kek(passphrase, &salt, params)?;
+    Ok(KeystoreRecord { params, salt, wrapped: keystore::wrap_master(&kek, master, random::<NONCE_LEN>()?) })
+}
 
 /// A fresh UUIDv7 (time-ordered, random tail).
 pub fn new_id() -> Uuid {
@@ -100,9 +115,23 @@ fn check_data_dir(dir: &Path) -> Result<(), AppError> {
 }
 
 impl Vault {
-    /// Creates a vault in `data_dir` (creating the directory if needed).
-    pub fn init(data_dir: &Path) -> Result<Self, AppError> {
+    /// Creates a vault in `data_dir` (creating the directory if needed), with a keystore
+    /// locked by `passphrase` (Argon2id with [`KdfParams::DEFAULT`]).
+    pub fn init(data_dir: &Path, passphrase: &Passphrase) -> Result<Self, AppError> {
+        Self::init_with_kdf(data_dir, passphrase, KdfParams::DEFAULT)
+    }
+
+    /// [`Vault::init`] with chosen KDF parameters (recorded in the vault). Tests and benchmarks
+    /// that are not about the KDF use [`KdfParams::MINIMUM`].
+    pub fn init_with_kdf(data_dir: &Path, passphrase: &Passphrase, params: KdfParams) -> Result<Self, AppError> {
         check_data_dir(data_dir)?;
+        let path = data_dir.join(DATABASE_FILE);
+        if path.exists() {
+            return Err(StoreError::AlreadyExists(data_dir.to_owned()).into());
+        }
+        // The slow KDF runs before anything touches the disk.
+        let master = MasterKey::from_bytes(random()?);
+        let record = wrap(passphrase, &master, params)?;
         let fault = |reason: String| AppError::Store(StoreError::DataDir { path: data_dir.to_owned(), reason });
         std::fs::create_dir_all(data_dir).map_err(|e| match e.kind() {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
@@ -110,10 +139,9 @@ impl Vault {
             }
             _ => fault(format!("it cannot be created ({e})")),
         })?;
-        let path = data_dir.join(DATABASE_FILE);
         let identity =
             VaultIdentity { vault_id: new_id(), device_id: DeviceId::from_uuid(new_id()), created_at: now() };
-        let store = Store::create(&path, identity).map_err(|e| match e {
+        let store = Store::create(&path, identity, &record).map_err(|e| match e {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::CannotOpen => {
                 fault("it is not writable".into())
             }
@@ -194,6 +222,38 @@ impl Vault {
         let head = tx.head();
         tx.commit()?;
         Ok(Receipt { correlation, events: recorded, head })
+    }
+
+    /// Checks the passphrase by unwrapping the master key (one KDF run).
+    pub fn unlock(&self, passphrase: &Passphrase) -> Result<MasterKey, AppError> {
+        let record = self.store.keystore()?.ok_or(AppError::NoKeystore)?;
+        let kek = keystore::derive_kek(passphrase, &record.salt, record.params)?;
+        Ok(keystore::unwrap_master(&kek, &record.wrapped)?)
+    }
+
+    /// Changes the passphrase: unwraps the master key with the old one and wraps it under the
+    /// new one (fresh salt and nonce, the vault's KDF parameters). No secret is re-encrypted.
+    /// A vault without a keystore (created before keystores existed) gets one.
+    pub fn change_passphrase(&mut self, old: Option<&Passphrase>, new: &Passphrase) -> Result<(), AppError> {
+        match (self.store.keystore()?, old) {
+            (Some(current), Some(old)) => {
+                let kek = keystore::derive_kek(old, &current.salt, current.params)?;
+                let master = keystore::unwrap_master(&kek, &current.wrapped)?;
+                let record = wrap(new, &master, current.params)?;
+                Ok(self.store.replace_keystore(&current, &record, now())?)
+            }
+            (Some(_), None) => Err(AppError::Invalid("the current passphrase is needed to change it".into())),
+            (None, _) => {
+                let master = MasterKey::from_bytes(random()?);
+                let record = wrap(new, &master, KdfParams::DEFAULT)?;
+                Ok(self.store.create_keystore(&record, now())?)
+            }
+        }
+    }
+
+    /// The keystore's KDF parameters, if the vault has a keystore.
+    pub fn kdf_params(&self) -> Result<Option<KdfParams>, AppError> {
+        Ok(self.store.keystore()?.map(|k| k.params))
     }
 
     /// Counts and head.

@@ -16,6 +16,10 @@ pub struct Cli {
     /// Print one machine-readable JSON document on stdout
     #[arg(long, global = true)]
     pub json: bool,
+    /// Read the passphrase from this file (else CIM_KEYS_PASSPHRASE, else a prompt on the
+    /// terminal); never give it on the command line
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     /// What to do
     #[command(subcommand)]
     pub command: Option<Cmd>,
@@ -24,8 +28,14 @@ pub struct Cli {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Create the vault in the data directory
+    /// Create the vault (database and keystore) in the data directory; asks for a passphrase
     Init,
+    /// Change the keystore's passphrase (re-wraps the master key only)
+    Passwd {
+        /// Read the new passphrase from this file (else CIM_KEYS_NEW_PASSPHRASE, else a prompt)
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
     /// Organizations
     #[command(subcommand)]
     Org(OrgCmd),

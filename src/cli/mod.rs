@@ -7,6 +7,7 @@
 
 mod args;
 mod output;
+mod passphrase;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -92,13 +93,24 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
     };
     let dir = data_dir(cli)?;
     if let Cmd::Init = cmd {
-        let vault = Vault::init(&dir)?;
+        let passphrase = passphrase::read(&passphrase::Source::current(cli), true, out)?;
+        let vault = Vault::init(&dir, &passphrase)?;
         out.init(&vault);
         return Ok(EXIT_OK);
     }
     let mut vault = Vault::open(&dir)?;
     match cmd {
         Cmd::Init => unreachable!("handled above"),
+        Cmd::Passwd { new_passphrase_file } => {
+            let old = if vault.kdf_params()?.is_some() {
+                Some(passphrase::read(&passphrase::Source::current(cli), false, out)?)
+            } else {
+                None
+            };
+            let new = passphrase::read(&passphrase::Source::new(new_passphrase_file.as_deref()), true, out)?;
+            vault.change_passphrase(old.as_ref(), &new)?;
+            out.done("passphrase changed");
+        }
         Cmd::Org(OrgCmd::Create { name, domain }) => {
             let id = OrgId::from_uuid(new_id());
             let receipt =
@@ -189,7 +201,7 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
                 return Ok(EXIT_FAILED);
             }
         }
-        Cmd::Status => out.status(&vault.status()?, vault.data_dir()),
+        Cmd::Status => out.status(&vault.status()?, vault.kdf_params()?, vault.data_dir()),
     }
     Ok(EXIT_OK)
 }

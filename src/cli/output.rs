@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::app::{Receipt, Vault};
+use crate::crypto::keystore::KdfParams;
 use crate::store::{DomainEventRow, GraphEventRow, OrgSummary, OrgTree, Status, VerifyReport};
 
 /// Prints results and errors in the chosen style.
@@ -211,16 +212,34 @@ impl Printer {
         }
     }
 
-    pub fn status(&self, status: &Status, dir: &Path) {
+    pub fn done(&self, what: &str) {
         if self.json {
-            self.json(&json!({ "data_dir": dir, "status": status }));
+            self.json(&json!({ "ok": true, "done": what }));
+        } else {
+            emit(&format!("{what}\n"));
+        }
+    }
+
+    /// A warning on stderr (never on stdout, which scripts parse).
+    pub fn warn(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "warning: {message}");
+    }
+
+    pub fn status(&self, status: &Status, kdf: Option<KdfParams>, dir: &Path) {
+        let keystore = kdf.map(|k| {
+            format!("sealed; argon2id, {} MiB, {} passes, {} lane(s)", k.memory_kib / 1024, k.iterations, k.parallelism)
+        });
+        if self.json {
+            let kdf = kdf.map(|k| json!({ "kdf": "argon2id", "memory_kib": k.memory_kib, "iterations": k.iterations, "parallelism": k.parallelism }));
+            self.json(&json!({ "data_dir": dir, "status": status, "keystore": kdf }));
             return;
         }
         emit(&format!(
-            "vault          {}\ndata dir       {}\ndevice         {}\ndomain events  {}\ngraph events   {}\npending        {}\nuploaded       {}\nhead           {}\n",
+            "vault          {}\ndata dir       {}\ndevice         {}\nkeystore       {}\ndomain events  {}\ngraph events   {}\npending        {}\nuploaded       {}\nhead           {}\n",
             status.vault_id,
             dir.display(),
             status.device_id,
+            keystore.as_deref().unwrap_or("none (create one with `cim-keys passwd`)"),
             status.domain_events,
             status.graph_events,
             status.pending,

@@ -38,6 +38,9 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// Another change came first.
+    #[error("{0}")]
+    Conflict(String),
     /// Stored data is inconsistent.
     #[error("the vault is inconsistent: {0}; run `cim-keys verify`")]
     Corrupt(String),

@@ -17,6 +17,7 @@
 
 mod audit;
 mod error;
+mod keystore;
 mod queries;
 mod read_model;
 pub mod schema;
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use error::StoreError;
+pub use keystore::KeystoreRecord;
 pub use queries::{
     DomainEventRow, EventQuery, GraphEventRow, OrgSummary, OrgTree, PersonRow, RoleRow, Status, UnitRow,
 };
@@ -112,7 +114,7 @@ fn read_identity(conn: &Connection) -> Result<VaultIdentity, StoreError> {
 
 impl Store {
     /// Creates a new vault database at `path` (which must not exist).
-    pub fn create(path: &Path, identity: VaultIdentity) -> Result<Self, StoreError> {
+    pub fn create(path: &Path, identity: VaultIdentity, keystore: &KeystoreRecord) -> Result<Self, StoreError> {
         if path.exists() {
             return Err(StoreError::AlreadyExists(path.parent().unwrap_or(path).to_owned()));
         }
@@ -123,10 +125,13 @@ impl Store {
             )?;
             configure(&conn)?;
             migrate(&mut conn)?;
-            conn.execute(
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO vault (singleton, vault_id, device_id, created_at) VALUES (1, ?1, ?2, ?3)",
                 (identity.vault_id.to_string(), identity.device_id.to_string(), identity.created_at.to_string()),
             )?;
+            keystore::insert(&tx, keystore, identity.created_at)?;
+            tx.commit()?;
             Ok(Self { conn, path: path.to_owned(), identity })
         };
         build().inspect_err(|_| {

@@ -121,6 +121,29 @@ CREATE TABLE role_assignments (
 ) WITHOUT ROWID;
 CREATE INDEX role_assignments_role ON role_assignments (role_id);
 "#,
+    // 2: the keystore: the wrapped master key with its KDF parameters, and sealed secrets.
+    r#"
+CREATE TABLE keystore (
+    singleton          INTEGER PRIMARY KEY CHECK (singleton = 1),
+    format             INTEGER NOT NULL,
+    kdf                TEXT    NOT NULL CHECK (kdf = 'argon2id'),
+    kdf_memory_kib     INTEGER NOT NULL,
+    kdf_iterations     INTEGER NOT NULL,
+    kdf_parallelism    INTEGER NOT NULL,
+    salt               BLOB    NOT NULL,
+    master_nonce       BLOB    NOT NULL,
+    master_ciphertext  BLOB    NOT NULL,
+    updated_at         TEXT    NOT NULL
+);
+
+CREATE TABLE secrets (
+    id          TEXT    PRIMARY KEY,
+    kind        TEXT    NOT NULL,
+    nonce       BLOB    NOT NULL,
+    ciphertext  BLOB    NOT NULL,
+    created_at  TEXT    NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 #[cfg(test)]
@@ -130,7 +153,10 @@ mod tests {
     /// Shipped migrations never change: their hashes are pinned here.
     #[test]
     fn shipped_migrations_are_never_edited() {
-        let pinned = ["0330531c852b72f022e6d6377a0a5aee15c8f5f03fa59bc5c9ef6d4fa38e48e6"];
+        let pinned = [
+            "0330531c852b72f022e6d6377a0a5aee15c8f5f03fa59bc5c9ef6d4fa38e48e6",
+            "d93b4d1c907845495d2758a9a20b876dd35d5d057d95aa3e335c5b8d4c4020ca",
+        ];
         let actual: Vec<String> =
             super::MIGRATIONS.iter().map(|m| format!("{:x}", Sha256::digest(m.as_bytes()))).collect();
         assert_eq!(actual.len(), pinned.len(), "a new migration needs its hash pinned here");

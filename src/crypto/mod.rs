@@ -1,0 +1,10 @@
+//! Crypto: key material and the public artifacts made from it.
+//!
+//! Pure code, like `domain` and `projection`: no IO, no clock, no random numbers. Seeds,
+//! nonces, salts, serial numbers and times are passed in by the caller (the application layer
+//! draws them from the OS CSPRNG and the clock), so every artifact here is reproducible from
+//! its inputs and testable against fixed vectors.
+//!
+//! * [`keystore`]: secret types and the sealed keystore (Argon2id, XChaCha20-Poly1305).
+
+pub mod keystore;
