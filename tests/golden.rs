@@ -11,6 +11,8 @@ const DOMAIN: &[&str] = &[
     "bafyreib3nmlre6vehvmlclqqhrq64l2zyxewldghawu76ixw7rzaktiicy",
     "bafyreifydeu5g6mozs4oo3rvrikwk74fyoxavvgxvxlk7ld2wdylblf3tu",
     "bafyreidz6a6thzk5gnyndqtrufc43w64qrntwv2rf6byj3fj5twvxsbqcu",
+    "bafyreiax425okgmwezhytrf2um6sakz5vynrioy5rope2cjlrokvqzvldy",
+    "bafyreiemztu2yjlg3e2mvtocj2ync27u44caccxqg2vr3bobzbdnj5rwfm",
 ];
 
 const GRAPH: &[&str] = &[
@@ -23,6 +25,9 @@ const GRAPH: &[&str] = &[
     "bafyreico3yiw5krn4ilpfk2ncn6wwoy3q7jat2xt77txjfkwyffmv5zyii",
     "bafyreifli3n7qgqv5stnkrz67fgguv6g5c5fjktnxdokuqimynv4osom4a",
     "bafyreigexwkvz3dvjeksz2yqn67x4pclnjbpj7jnjkbwctzok5c7yxeoa4",
+    "bafyreihrn7iledikwhk26b7uiy3wz5eq2noyye3z3awskkyoetqa2paux4",
+    "bafyreiehev72pi2wctpfsiwobrlycnnpoqo6in5ltb45coush3bry2qig4",
+    "bafyreigxazkvyqa3ptnesulwxtb5fi6uueiut6s44hgyjvpnqca2yq4gye",
 ];
 
 fn computed() -> (Vec<String>, Vec<String>) {

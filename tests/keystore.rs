@@ -135,7 +135,10 @@ fn a_vault_from_before_keystores_is_migrated_and_gets_one_from_passwd() {
     let vault = Vault::new();
     crate::support::acme(&vault);
     // Turn it back into a schema-1 vault, as the first release wrote it.
-    vault.sql().execute_batch("DROP TABLE keystore; DROP TABLE secrets; PRAGMA user_version = 1;").unwrap();
+    vault
+        .sql()
+        .execute_batch("DROP TABLE keystore; DROP TABLE secrets; DROP TABLE keys; PRAGMA user_version = 1;")
+        .unwrap();
     let head = vault.counts();
     assert!(vault.run(&["status"]).ok().contains("keystore       none (create one with `cim-keys passwd`)"));
     let version: i64 = vault.sql().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();

@@ -7,6 +7,7 @@ mod architecture;
 mod cli;
 mod crash;
 mod golden;
+mod keys;
 mod keystore;
 mod readme;
 mod store;

@@ -14,6 +14,8 @@ enum Op {
     Person(usize, u8, Vec<usize>),
     Role(usize, u8),
     Assign(usize, usize),
+    Key(usize, u8),
+    Revoke(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -23,6 +25,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0..3usize, 0..6u8, proptest::collection::vec(0..6usize, 0..3)).prop_map(|(o, e, u)| Op::Person(o, e, u)),
         (0..3usize, 0..3u8).prop_map(|(o, n)| Op::Role(o, n)),
         (0..4usize, 0..6usize).prop_map(|(r, p)| Op::Assign(r, p)),
+        (0..6usize, any::<u8>()).prop_map(|(p, n)| Op::Key(p, n)),
+        (0..4usize).prop_map(Op::Revoke),
     ]
 }
 
@@ -67,6 +71,7 @@ proptest! {
         let tmp = tempfile::TempDir::new().unwrap();
         let mut vault = crate::support::library_vault(&tmp.path().join("v"));
         let (mut orgs, mut units, mut people, mut roles) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut keys = Vec::new();
         let id = cim_keys::app::new_id;
         for op in &ops {
             let command = match op {
@@ -88,6 +93,23 @@ proptest! {
                 Op::Assign(r, p) => {
                     let (Some(role), Some(person)) = (pick(&roles, *r), pick(&people, *p)) else { continue };
                     Command::AssignRole { role, person, expected_version: None }
+                }
+                Op::Key(p, n) => {
+                    let Some(owner) = pick(&people, *p) else { continue };
+                    let id = cim_keys::domain::KeyId::from_uuid(id());
+                    keys.push(id);
+                    let public = [*n; 32];
+                    Command::GenerateKey {
+                        id,
+                        owner,
+                        algorithm: "ed25519".into(),
+                        public_key: cim_keys::crypto::ssh::public_key_line(&public, "").unwrap(),
+                        fingerprint: cim_keys::crypto::ssh::fingerprint(&public).to_string(),
+                    }
+                }
+                Op::Revoke(k) => {
+                    let Some(key) = pick(&keys, *k) else { continue };
+                    Command::RevokeKey { key, reason: "rotated".into() }
                 }
             };
             let before = vault.status().unwrap();

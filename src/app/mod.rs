@@ -21,12 +21,15 @@ use uuid::Uuid;
 
 pub use error::{AppError, ErrorKind};
 
-use crate::crypto::keystore::{self, KdfParams, MasterKey, NONCE_LEN, Passphrase, SALT_LEN};
-use crate::domain::{Command, CommandId, CorrelationId, Ctx, DeviceId, EventId, Refusal, Timestamp, decide, seal};
+use crate::crypto::keystore::{self, KdfParams, MasterKey, NONCE_LEN, Passphrase, SALT_LEN, SecretBytes};
+use crate::crypto::ssh;
+use crate::domain::{
+    Command, CommandId, CorrelationId, Ctx, DeviceId, EventId, KeyId, PersonId, Refusal, Timestamp, decide, seal,
+};
 use crate::projection::GraphProjector;
 use crate::store::{
-    DATABASE_FILE, DomainEventRow, EventQuery, GraphEventRow, KeystoreRecord, OrgSummary, OrgTree, Status, Store,
-    StoreError, VaultIdentity, VerifyReport,
+    DATABASE_FILE, DomainEventRow, EventQuery, GraphEventRow, KeyRow, KeystoreRecord, OrgSummary, OrgTree, Status,
+    Store, StoreError, VaultIdentity, VerifyReport,
 };
 
 /// Bytes from the OS CSPRNG.
@@ -41,6 +44,17 @@ fn wrap(passphrase: &Passphrase, master: &MasterKey, params: KdfParams) -> Resul
     let salt = random::<SALT_LEN>()?;
     let kek = keystore::derive_kek(passphrase, &salt, params)?;
     Ok(KeystoreRecord { params, salt, wrapped: keystore::wrap_master(&kek, master, random::<NONCE_LEN>()?) })
+}
+
+/// The keystore kind of an Ed25519 identity key's 32-byte seed.
+pub const SEED_KIND: &str = "ed25519-seed";
+
+/// A one-command batch reports its refusal without a position.
+fn single(e: AppError) -> AppError {
+    match e {
+        AppError::Rejected { error, .. } => AppError::Rejected { index: None, error },
+        other => other,
+    }
 }
 
 /// A fresh UUIDv7 (time-ordered, random tail).
@@ -172,10 +186,7 @@ impl Vault {
 
     /// Runs one command in its own transaction.
     pub fn execute(&mut self, command: Command) -> Result<Receipt, AppError> {
-        self.execute_all(vec![command]).map_err(|e| match e {
-            AppError::Rejected { error, .. } => AppError::Rejected { index: None, error },
-            other => other,
-        })
+        self.execute_all(vec![command]).map_err(single)
     }
 
     /// Runs commands in order, in one transaction under one correlation id: all are recorded,
@@ -189,6 +200,17 @@ impl Vault {
     pub fn execute_all_with_progress(
         &mut self,
         commands: Vec<Command>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Receipt, AppError> {
+        self.run(commands, &[], progress)
+    }
+
+    /// Runs commands in one transaction and stores `secrets` (id, kind, sealed) in it too, so
+    /// a secret commits with the events that announce its public half, or not at all.
+    fn run(
+        &mut self,
+        commands: Vec<Command>,
+        secrets: &[(String, &'static str, keystore::Sealed)],
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Receipt, AppError> {
         const EVERY: usize = 500;
@@ -219,9 +241,56 @@ impl Vault {
                 progress(index + 1, total);
             }
         }
+        for (id, kind, sealed) in secrets {
+            tx.put_secret(id, kind, sealed, at)?;
+        }
         let head = tx.head();
         tx.commit()?;
         Ok(Receipt { correlation, events: recorded, head })
+    }
+
+    /// Generates an Ed25519 identity key for `owner`: the seed comes from the OS CSPRNG and is
+    /// sealed in the keystore (so the passphrase is needed), the public key and its fingerprint
+    /// are recorded in a `KeyGenerated` event — all in one transaction.
+    pub fn generate_key(&mut self, owner: PersonId, passphrase: &Passphrase) -> Result<(KeyId, Receipt), AppError> {
+        let master = self.unlock(passphrase)?;
+        let seed = SecretBytes::new(random::<32>()?.to_vec());
+        let seed_array: zeroize::Zeroizing<[u8; 32]> = zeroize::Zeroizing::new(
+            seed.expose_secret().try_into().map_err(|_| AppError::Random("short seed".into()))?,
+        );
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed_array).verifying_key().to_bytes();
+        let id = KeyId::from_uuid(new_id());
+        let sealed = keystore::seal(&master, &id.to_string(), SEED_KIND, &seed, random()?);
+        let command = Command::GenerateKey {
+            id,
+            owner,
+            algorithm: "ed25519".into(),
+            public_key: ssh::public_key_line(&public, "").map_err(|e| AppError::Invalid(e.to_string()))?,
+            fingerprint: ssh::fingerprint(&public).to_string(),
+        };
+        let receipt =
+            self.run(vec![command], &[(id.to_string(), SEED_KIND, sealed)], &mut |_, _| {}).map_err(single)?;
+        Ok((id, receipt))
+    }
+
+    /// Revokes a key.
+    pub fn revoke_key(&mut self, key: KeyId, reason: &str) -> Result<Receipt, AppError> {
+        self.execute(Command::RevokeKey { key, reason: reason.to_owned() })
+    }
+
+    /// Keys, of one person or all.
+    pub fn keys(&self, owner: Option<PersonId>) -> Result<Vec<KeyRow>, AppError> {
+        Ok(self.store.keys(owner.map(|o| o.to_string()).as_deref())?)
+    }
+
+    /// The OpenSSH public key line of a key, with its owner's e-mail address as comment.
+    pub fn export_public_key(&self, key: KeyId) -> Result<String, AppError> {
+        let row = self
+            .keys(None)?
+            .into_iter()
+            .find(|k| k.id == key.to_string())
+            .ok_or(AppError::Rejected { index: None, error: crate::domain::DomainError::UnknownKey(key) })?;
+        Ok(format!("{} {}", row.public_key, row.owner_email))
     }
 
     /// Checks the passphrase by unwrapping the master key (one KDF run).

@@ -48,6 +48,9 @@ pub enum Cmd {
     /// Roles
     #[command(subcommand)]
     Role(RoleCmd),
+    /// Identity keys of people
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// List the graph events (the chain), or with --domain the domain events, with their CIDs
     Events {
         /// List domain events instead of graph events
@@ -161,6 +164,44 @@ pub enum RoleCmd {
         /// Refuse unless the person is at this version (optimistic concurrency)
         #[arg(long, value_name = "VERSION")]
         expected_version: Option<u64>,
+    },
+}
+
+/// `key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Generate an identity key for a person (needs the passphrase); prints its id and fingerprint
+    Generate {
+        /// The person's id
+        #[arg(long, value_name = "PERSON")]
+        owner: String,
+        /// The algorithm
+        #[arg(long, default_value = "ed25519")]
+        algorithm: String,
+    },
+    /// List keys with their owners, fingerprints and status
+    List {
+        /// Only this person's keys
+        #[arg(long, value_name = "PERSON")]
+        owner: Option<String>,
+    },
+    /// Print (or write) a key's public half in OpenSSH format
+    ExportPublic {
+        /// The key's id
+        #[arg(long)]
+        key: String,
+        /// Write it to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Revoke a key
+    Revoke {
+        /// The key's id
+        #[arg(long)]
+        key: String,
+        /// Why
+        #[arg(long, default_value = "revoked by the operator")]
+        reason: String,
     },
 }
 

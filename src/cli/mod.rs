@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Cmd, OrgCmd, PersonCmd, RoleCmd, UnitCmd};
+use args::{Cmd, KeyCmd, OrgCmd, PersonCmd, RoleCmd, UnitCmd};
 use output::Printer;
 
 use crate::app::{AppError, ErrorKind, Vault, new_id};
@@ -185,6 +185,39 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
                 expected_version: *expected_version,
             })?;
             out.assigned(&receipt);
+        }
+        Cmd::Key(KeyCmd::Generate { owner, algorithm }) => {
+            if algorithm != "ed25519" {
+                return Err(AppError::Rejected {
+                    index: None,
+                    error: crate::domain::DomainError::UnsupportedAlgorithm(algorithm.clone()),
+                });
+            }
+            let owner: PersonId = id(owner)?;
+            let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
+            let (key, receipt) = vault.generate_key(owner, &passphrase)?;
+            let row = vault.keys(Some(owner))?.into_iter().find(|k| k.id == key.to_string());
+            out.key_generated(&key.to_string(), row.as_ref().map_or("", |r| r.fingerprint.as_str()), &receipt);
+        }
+        Cmd::Key(KeyCmd::List { owner }) => {
+            let owner = owner.as_deref().map(id::<PersonId>).transpose()?;
+            out.keys(&vault.keys(owner)?);
+        }
+        Cmd::Key(KeyCmd::ExportPublic { key, out: file }) => {
+            let line = vault.export_public_key(id(key)?)?;
+            match file {
+                Some(path) => {
+                    std::fs::write(path, format!("{line}\n"))
+                        .map_err(|e| AppError::Invalid(format!("cannot write {}: {e}", path.display())))?;
+                    out.done(&format!("wrote {}", path.display()));
+                }
+                None => out.line(&line),
+            }
+        }
+        Cmd::Key(KeyCmd::Revoke { key, reason }) => {
+            let key: crate::domain::KeyId = id(key)?;
+            let receipt = vault.revoke_key(key, reason)?;
+            out.created(&key.to_string(), &receipt);
         }
         Cmd::Events { domain, after, limit } => {
             let query = EventQuery { after: *after, limit: *limit };

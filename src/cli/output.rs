@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::app::{Receipt, Vault};
 use crate::crypto::keystore::KdfParams;
-use crate::store::{DomainEventRow, GraphEventRow, OrgSummary, OrgTree, Status, VerifyReport};
+use crate::store::{DomainEventRow, GraphEventRow, KeyRow, OrgSummary, OrgTree, Status, VerifyReport};
 
 /// Prints results and errors in the chosen style.
 #[derive(Debug, Clone, Copy)]
@@ -210,6 +210,43 @@ impl Printer {
                 let _ = writeln!(std::io::stderr(), "error: verification failed: {problem}");
             }
         }
+    }
+
+    pub fn line(&self, text: &str) {
+        if self.json {
+            self.json(&json!({ "text": text }));
+        } else {
+            emit(&format!("{text}\n"));
+        }
+    }
+
+    pub fn key_generated(&self, id: &str, fingerprint: &str, receipt: &Receipt) {
+        if self.json {
+            self.json(&json!({ "id": id, "fingerprint": fingerprint, "receipt": receipt }));
+        } else {
+            emit(&format!("{id}  {fingerprint}\n"));
+        }
+    }
+
+    pub fn keys(&self, keys: &[KeyRow]) {
+        if self.json {
+            self.json(&json!({ "keys": keys }));
+            return;
+        }
+        let mut text = String::from(
+            "KEY                                   OWNER                 ALGORITHM  STATUS   FINGERPRINT\n",
+        );
+        for k in keys {
+            text.push_str(&format!(
+                "{:<37} {:<21} {:<10} {:<8} {}\n",
+                k.id,
+                k.owner_email.chars().take(21).collect::<String>(),
+                k.algorithm,
+                k.status,
+                k.fingerprint
+            ));
+        }
+        emit(&text);
     }
 
     pub fn done(&self, what: &str) {

@@ -4,7 +4,7 @@
 //! aggregate carries the new aggregate's id, chosen by the caller (the application layer draws
 //! a UUIDv7), so that `decide` stays pure and the caller knows the id before the command runs.
 
-use super::ids::{OrgId, PersonId, RoleId, UnitId};
+use super::ids::{KeyId, OrgId, PersonId, RoleId, UnitId};
 
 /// A request to change the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,27 @@ pub enum Command {
         /// The person's version the caller last saw, if it wants the optimistic check.
         expected_version: Option<u64>,
     },
+    /// Record a freshly generated identity key of a person. The application layer generates
+    /// the key pair, seals the private half in the keystore, and passes the public half here.
+    GenerateKey {
+        /// The new key's id.
+        id: KeyId,
+        /// The person who will own it.
+        owner: PersonId,
+        /// The algorithm (only `ed25519` today).
+        algorithm: String,
+        /// The public key in OpenSSH form, without comment.
+        public_key: String,
+        /// Its `SHA256:` fingerprint.
+        fingerprint: String,
+    },
+    /// Revoke a key.
+    RevokeKey {
+        /// The key.
+        key: KeyId,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Command {
@@ -71,6 +92,8 @@ impl Command {
             Self::AddPerson { .. } => "AddPerson",
             Self::DefineRole { .. } => "DefineRole",
             Self::AssignRole { .. } => "AssignRole",
+            Self::GenerateKey { .. } => "GenerateKey",
+            Self::RevokeKey { .. } => "RevokeKey",
         }
     }
 }

@@ -7,8 +7,11 @@
 
 use super::Command;
 use super::error::DomainError;
-use super::event::{Decided, DomainEvent, OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined, UnitCreated};
-use super::ids::{OrgId, PersonId, RoleId, UnitId};
+use super::event::{
+    Decided, DomainEvent, KeyGenerated, KeyRevoked, OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined,
+    UnitCreated,
+};
+use super::ids::{KeyId, OrgId, PersonId, RoleId, UnitId};
 use super::values::{DomainName, Email, Name};
 
 /// What `decide` needs to know about an existing aggregate.
@@ -27,6 +30,19 @@ pub struct ExistingUnit {
     pub org: OrgId,
     /// Its parent unit.
     pub parent: Option<UnitId>,
+    /// Its current version.
+    pub version: u64,
+}
+
+/// An existing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExistingKey {
+    /// Its organization.
+    pub org: OrgId,
+    /// Its owner.
+    pub owner: PersonId,
+    /// Whether it is revoked.
+    pub revoked: bool,
     /// Its current version.
     pub version: u64,
 }
@@ -53,6 +69,10 @@ pub trait DomainView {
     fn role_name_taken(&self, org: OrgId, name_key: &str) -> Result<bool, Self::Error>;
     /// Whether the person holds the role.
     fn has_role(&self, person: PersonId, role: RoleId) -> Result<bool, Self::Error>;
+    /// The key with this id.
+    fn key(&self, id: KeyId) -> Result<Option<ExistingKey>, Self::Error>;
+    /// Whether a key with this fingerprint is recorded.
+    fn fingerprint_taken(&self, fingerprint: &str) -> Result<bool, Self::Error>;
     /// Whether any aggregate has this id.
     fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, Self::Error>;
 }
@@ -174,6 +194,48 @@ pub fn decide<V: DomainView>(view: &V, command: &Command) -> Result<Vec<Decided>
             Ok(vec![Decided {
                 event: DomainEvent::RoleAssigned(RoleAssigned { role: *role, person: *person, org: person_state.org }),
                 version: person_state.version + 1,
+            }])
+        }
+        Command::GenerateKey { id, owner, algorithm, public_key, fingerprint } => {
+            if algorithm != "ed25519" {
+                return Err(DomainError::UnsupportedAlgorithm(crate::domain::excerpt(algorithm)).into());
+            }
+            let well_formed = public_key.strip_prefix("ssh-ed25519 ").is_some_and(|b64| {
+                !b64.is_empty()
+                    && b64.len() < 200
+                    && b64.bytes().all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(&c))
+            }) && fingerprint.strip_prefix("SHA256:").is_some_and(|b64| b64.len() == 43);
+            if !well_formed {
+                return Err(DomainError::MalformedPublicKey { algorithm: algorithm.clone() }.into());
+            }
+            let person = ask(view.person(*owner))?.ok_or(DomainError::UnknownPerson(*owner))?;
+            fresh(id.uuid())?;
+            if ask(view.fingerprint_taken(fingerprint))? {
+                return Err(DomainError::DuplicateKey(fingerprint.clone()).into());
+            }
+            created(DomainEvent::KeyGenerated(KeyGenerated {
+                key: *id,
+                owner: *owner,
+                org: person.org,
+                algorithm: algorithm.clone(),
+                public_key: public_key.clone(),
+                fingerprint: fingerprint.clone(),
+            }))
+        }
+        Command::RevokeKey { key, reason } => {
+            let reason = Name::parse("revocation reason", reason)?;
+            let existing = ask(view.key(*key))?.ok_or(DomainError::UnknownKey(*key))?;
+            if existing.revoked {
+                return Err(DomainError::KeyAlreadyRevoked(*key).into());
+            }
+            Ok(vec![Decided {
+                event: DomainEvent::KeyRevoked(KeyRevoked {
+                    key: *key,
+                    owner: existing.owner,
+                    org: existing.org,
+                    reason: reason.into_string(),
+                }),
+                version: existing.version + 1,
             }])
         }
     }

@@ -3,7 +3,7 @@
 //! Every message says what was wrong and what to do instead; the CLI prints it as is and the
 //! GUI shows it inline, so both say the same thing.
 
-use super::ids::{OrgId, PersonId, RoleId, UnitId};
+use super::ids::{KeyId, OrgId, PersonId, RoleId, UnitId};
 
 /// A command violated a rule of the domain. Nothing was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,6 +108,24 @@ pub enum DomainError {
         /// The person.
         person: PersonId,
     },
+    /// No key has this id.
+    #[error("key {0} does not exist; `cim-keys key list` shows the keys")]
+    UnknownKey(KeyId),
+    /// The key is revoked already.
+    #[error("key {0} is already revoked")]
+    KeyAlreadyRevoked(KeyId),
+    /// An algorithm we do not generate.
+    #[error("'{0}' is not a supported key algorithm; use ed25519")]
+    UnsupportedAlgorithm(String),
+    /// A public key that is not in the expected form.
+    #[error("the public key is not an OpenSSH {algorithm} key with its SHA256 fingerprint")]
+    MalformedPublicKey {
+        /// The algorithm claimed.
+        algorithm: String,
+    },
+    /// A key with this fingerprint is recorded already.
+    #[error("a key with fingerprint {0} is already recorded")]
+    DuplicateKey(String),
     /// A new aggregate was given an id that is already taken.
     #[error("the id {0} is already in use; use a fresh id")]
     IdInUse(uuid::Uuid),

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::ids::{CommandId, CorrelationId, DeviceId, EventId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{CommandId, CorrelationId, DeviceId, EventId, KeyId, OrgId, PersonId, RoleId, UnitId};
 use super::values::Timestamp;
 
 /// Kinds of aggregates.
@@ -22,6 +22,8 @@ pub enum AggregateKind {
     Person,
     /// [`RoleId`]
     Role,
+    /// [`KeyId`]
+    Key,
 }
 
 impl AggregateKind {
@@ -32,6 +34,7 @@ impl AggregateKind {
             Self::Unit => "unit",
             Self::Person => "person",
             Self::Role => "role",
+            Self::Key => "key",
         }
     }
 
@@ -42,6 +45,7 @@ impl AggregateKind {
             "unit" => Self::Unit,
             "person" => Self::Person,
             "role" => Self::Role,
+            "key" => Self::Key,
             _ => return None,
         })
     }
@@ -115,6 +119,39 @@ pub struct RoleAssigned {
     pub org: OrgId,
 }
 
+/// An identity key was generated for a person. Only public material: the private key is sealed
+/// in the keystore, never in an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyGenerated {
+    /// The key's id (also the id of its sealed secret).
+    pub key: KeyId,
+    /// The person who owns it.
+    pub owner: PersonId,
+    /// Their organization.
+    pub org: OrgId,
+    /// The algorithm (`ed25519`).
+    pub algorithm: String,
+    /// The public key in OpenSSH form, without comment (`ssh-ed25519 AAAA…`).
+    pub public_key: String,
+    /// Its fingerprint as `ssh-keygen -l` prints it (`SHA256:…`).
+    pub fingerprint: String,
+}
+
+/// A key was revoked: it must no longer be trusted or used to sign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRevoked {
+    /// The key.
+    pub key: KeyId,
+    /// Its owner.
+    pub owner: PersonId,
+    /// Their organization.
+    pub org: OrgId,
+    /// Why, as the operator gave it.
+    pub reason: String,
+}
+
 /// Everything that can happen in the domain. The aggregate an event belongs to is given by
 /// [`DomainEvent::aggregate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +166,10 @@ pub enum DomainEvent {
     RoleDefined(RoleDefined),
     /// See [`RoleAssigned`] (an event of the person).
     RoleAssigned(RoleAssigned),
+    /// See [`KeyGenerated`].
+    KeyGenerated(KeyGenerated),
+    /// See [`KeyRevoked`].
+    KeyRevoked(KeyRevoked),
 }
 
 impl DomainEvent {
@@ -140,6 +181,8 @@ impl DomainEvent {
             Self::PersonAdded(_) => "PersonAdded",
             Self::RoleDefined(_) => "RoleDefined",
             Self::RoleAssigned(_) => "RoleAssigned",
+            Self::KeyGenerated(_) => "KeyGenerated",
+            Self::KeyRevoked(_) => "KeyRevoked",
         }
     }
 
@@ -156,6 +199,8 @@ impl DomainEvent {
             Self::PersonAdded(e) => (AggregateKind::Person, e.person.uuid()),
             Self::RoleDefined(e) => (AggregateKind::Role, e.role.uuid()),
             Self::RoleAssigned(e) => (AggregateKind::Person, e.person.uuid()),
+            Self::KeyGenerated(e) => (AggregateKind::Key, e.key.uuid()),
+            Self::KeyRevoked(e) => (AggregateKind::Key, e.key.uuid()),
         }
     }
 
@@ -167,6 +212,8 @@ impl DomainEvent {
             Self::PersonAdded(e) => e.org,
             Self::RoleDefined(e) => e.org,
             Self::RoleAssigned(e) => e.org,
+            Self::KeyGenerated(e) => e.org,
+            Self::KeyRevoked(e) => e.org,
         }
     }
 }

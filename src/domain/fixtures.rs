@@ -92,8 +92,9 @@ impl HistoryBuilder {
 }
 
 /// The golden history: one organization with a nested unit, a person in it, a role defined
-/// and assigned — one event of every type. Its CIDs are pinned in
-/// `docs/formats/graph-events.md`.
+/// and assigned, an identity key generated and revoked — one event of every type. Its CIDs are
+/// pinned in `docs/formats/graph-events.md`. The key is the Ed25519 key of the seed
+/// `[0x42; 32]` (public material only: the domain never sees a seed).
 pub fn golden_history() -> Vec<EventEnvelope> {
     let mut b = HistoryBuilder::new();
     let org = OrgId::from_uuid(b.id());
@@ -114,6 +115,22 @@ pub fn golden_history() -> Vec<EventEnvelope> {
         },
         Command::DefineRole { id: officer, org, name: "Security Officer".into() },
         Command::AssignRole { role: officer, person: ann, expected_version: Some(1) },
+    ];
+    for command in &commands {
+        // The golden commands are valid by construction; a failure would show as a changed CID.
+        let _ = b.run(command);
+    }
+    // Drawn after the first six ran, so that their ids (and CIDs) stay what they were.
+    let key = KeyId::from_uuid(b.id());
+    let commands = [
+        Command::GenerateKey {
+            id: key,
+            owner: ann,
+            algorithm: "ed25519".into(),
+            public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICFS+NGbeR0kRTJC4V8uq2y3z/p7al7TAJeWDgaYgdsS".into(),
+            fingerprint: "SHA256:ZsrOVCtcb1bouzun0GIHz5vL5oCjVhVIQ3jfIBIgZ8g".into(),
+        },
+        Command::RevokeKey { key, reason: "Rotated after the ceremony".into() },
     ];
     for command in &commands {
         // The golden commands are valid by construction; a failure would show as a changed CID.

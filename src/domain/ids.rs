@@ -146,6 +146,11 @@ id_type!(
     "role"
 );
 id_type!(
+    /// A key: an identity key of a person (and, later, NATS and CA keys).
+    KeyId,
+    "key"
+);
+id_type!(
     /// A domain event.
     EventId,
     "event"

@@ -25,15 +25,15 @@ mod values;
 pub mod fixtures;
 
 pub use command::Command;
-pub use decide::{DomainView, Existing, ExistingUnit, Refusal, decide};
+pub use decide::{DomainView, Existing, ExistingKey, ExistingUnit, Refusal, decide};
 pub use error::DomainError;
 pub use event::{
-    AggregateKind, Ctx, Decided, DomainEvent, EventEnvelope, OrganizationCreated, PersonAdded, RoleAssigned,
-    RoleDefined, UnitCreated, seal,
+    AggregateKind, Ctx, Decided, DomainEvent, EventEnvelope, KeyGenerated, KeyRevoked, OrganizationCreated,
+    PersonAdded, RoleAssigned, RoleDefined, UnitCreated, seal,
 };
-pub use ids::{CommandId, CorrelationId, DeviceId, EventId, IdParseError, OrgId, PersonId, RoleId, UnitId};
+pub use ids::{CommandId, CorrelationId, DeviceId, EventId, IdParseError, KeyId, OrgId, PersonId, RoleId, UnitId};
 pub(crate) use ids::{deserialize_uuid, excerpt, serialize_uuid};
-pub use state::{Organization, Person, Role, State, Unit};
+pub use state::{Key, Organization, Person, Role, State, Unit};
 pub use values::{DomainName, Email, MAX_EMAIL_CHARS, MAX_NAME_CHARS, Name, Timestamp, name_key};
 
 #[cfg(test)]

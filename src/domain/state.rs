@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 
-use super::decide::{DomainView, Existing, ExistingUnit};
+use super::decide::{DomainView, Existing, ExistingKey, ExistingUnit};
 use super::event::{DomainEvent, EventEnvelope};
-use super::ids::{OrgId, PersonId, RoleId, UnitId};
+use super::ids::{KeyId, OrgId, PersonId, RoleId, UnitId};
 use super::values::name_key;
 
 /// An organization.
@@ -65,6 +65,25 @@ pub struct Role {
     pub version: u64,
 }
 
+/// A key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// Organization.
+    pub org: OrgId,
+    /// Owner.
+    pub owner: PersonId,
+    /// Algorithm.
+    pub algorithm: String,
+    /// OpenSSH public key.
+    pub public_key: String,
+    /// `SHA256:` fingerprint.
+    pub fingerprint: String,
+    /// Why it was revoked, if it was.
+    pub revoked: Option<String>,
+    /// Version.
+    pub version: u64,
+}
+
 /// All aggregates, by id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
@@ -76,6 +95,8 @@ pub struct State {
     pub people: BTreeMap<PersonId, Person>,
     /// Roles.
     pub roles: BTreeMap<RoleId, Role>,
+    /// Keys.
+    pub keys: BTreeMap<KeyId, Key>,
 }
 
 impl State {
@@ -121,6 +142,26 @@ impl State {
                     person.version = version;
                 }
             }
+            DomainEvent::KeyGenerated(e) => {
+                self.keys.insert(
+                    e.key,
+                    Key {
+                        org: e.org,
+                        owner: e.owner,
+                        algorithm: e.algorithm.clone(),
+                        public_key: e.public_key.clone(),
+                        fingerprint: e.fingerprint.clone(),
+                        revoked: None,
+                        version,
+                    },
+                );
+            }
+            DomainEvent::KeyRevoked(e) => {
+                if let Some(key) = self.keys.get_mut(&e.key) {
+                    key.revoked = Some(e.reason.clone());
+                    key.version = version;
+                }
+            }
         }
     }
 }
@@ -164,10 +205,24 @@ impl DomainView for State {
         Ok(self.people.get(&person).is_some_and(|p| p.roles.contains(&role)))
     }
 
+    fn key(&self, id: KeyId) -> Result<Option<ExistingKey>, Infallible> {
+        Ok(self.keys.get(&id).map(|k| ExistingKey {
+            org: k.org,
+            owner: k.owner,
+            revoked: k.revoked.is_some(),
+            version: k.version,
+        }))
+    }
+
+    fn fingerprint_taken(&self, fingerprint: &str) -> Result<bool, Infallible> {
+        Ok(self.keys.values().any(|k| k.fingerprint == fingerprint))
+    }
+
     fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, Infallible> {
         Ok(self.organizations.contains_key(&OrgId::from_uuid(id))
             || self.units.contains_key(&UnitId::from_uuid(id))
             || self.people.contains_key(&PersonId::from_uuid(id))
-            || self.roles.contains_key(&RoleId::from_uuid(id)))
+            || self.roles.contains_key(&RoleId::from_uuid(id))
+            || self.keys.contains_key(&KeyId::from_uuid(id)))
     }
 }

@@ -286,3 +286,102 @@ fn evolve_folds_events_into_state() {
     let s = Scenario::given(&scenario_state);
     s.when(assign(1, 1)).then_rejected(DomainError::RoleAlreadyAssigned { role: role(1), person: person(1) });
 }
+
+fn key(n: u128) -> KeyId {
+    KeyId::from_uuid(Uuid::from_u128(0x5000 + n))
+}
+
+/// A well-formed public key and fingerprint, distinct per `n` (the domain checks their form;
+/// the application computes them from real keys).
+fn key_material(n: u8) -> (String, String) {
+    let letter = char::from(b'A' + n % 26);
+    (
+        format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{}", letter.to_string().repeat(43)),
+        format!("SHA256:{}", letter.to_string().repeat(43)),
+    )
+}
+
+fn generate_key(k: u128, p: u128, n: u8) -> Command {
+    let (public_key, fingerprint) = key_material(n);
+    Command::GenerateKey { id: key(k), owner: person(p), algorithm: "ed25519".into(), public_key, fingerprint }
+}
+
+#[test]
+fn a_generated_key_is_recorded_with_its_public_half_only() {
+    let (public_key, fingerprint) = key_material(1);
+    Scenario::given(&world()).when(generate_key(1, 1, 1)).then(&[(
+        DomainEvent::KeyGenerated(KeyGenerated {
+            key: key(1),
+            owner: person(1),
+            org: org(1),
+            algorithm: "ed25519".into(),
+            public_key,
+            fingerprint,
+        }),
+        1,
+    )]);
+}
+
+#[test]
+fn keys_need_an_existing_owner_a_known_algorithm_and_a_well_formed_public_key() {
+    Scenario::given(&world()).when(generate_key(1, 9, 1)).then_rejected(DomainError::UnknownPerson(person(9)));
+    let (public_key, fingerprint) = key_material(1);
+    Scenario::given(&world())
+        .when(Command::GenerateKey {
+            id: key(1),
+            owner: person(1),
+            algorithm: "rsa".into(),
+            public_key: public_key.clone(),
+            fingerprint: fingerprint.clone(),
+        })
+        .then_rejected(DomainError::UnsupportedAlgorithm("rsa".into()));
+    for (bad_key, bad_fp) in [
+        ("ssh-rsa AAAA".to_owned(), fingerprint.clone()),
+        ("ssh-ed25519 ".to_owned(), fingerprint.clone()),
+        ("ssh-ed25519 AAAA\nmore".to_owned(), fingerprint.clone()),
+        (public_key.clone(), "MD5:aa:bb".to_owned()),
+    ] {
+        Scenario::given(&world())
+            .when(Command::GenerateKey {
+                id: key(1),
+                owner: person(1),
+                algorithm: "ed25519".into(),
+                public_key: bad_key,
+                fingerprint: bad_fp,
+            })
+            .then_rejected(DomainError::MalformedPublicKey { algorithm: "ed25519".into() });
+    }
+}
+
+#[test]
+fn a_fingerprint_is_recorded_once() {
+    let mut given = world();
+    given.push(generate_key(1, 1, 1));
+    let (_, fingerprint) = key_material(1);
+    Scenario::given(&given).when(generate_key(2, 1, 1)).then_rejected(DomainError::DuplicateKey(fingerprint));
+}
+
+#[test]
+fn a_key_is_revoked_once_with_a_reason() {
+    let mut given = world();
+    given.push(generate_key(1, 1, 1));
+    Scenario::given(&given).when(Command::RevokeKey { key: key(1), reason: " laptop lost ".into() }).then(&[(
+        DomainEvent::KeyRevoked(KeyRevoked {
+            key: key(1),
+            owner: person(1),
+            org: org(1),
+            reason: "laptop lost".into(),
+        }),
+        2,
+    )]);
+    Scenario::given(&given)
+        .when(Command::RevokeKey { key: key(1), reason: "".into() })
+        .then_rejected(DomainError::EmptyName { field: "revocation reason" });
+    Scenario::given(&[])
+        .when(Command::RevokeKey { key: key(1), reason: "x".into() })
+        .then_rejected(DomainError::UnknownKey(key(1)));
+    given.push(Command::RevokeKey { key: key(1), reason: "lost".into() });
+    Scenario::given(&given)
+        .when(Command::RevokeKey { key: key(1), reason: "again".into() })
+        .then_rejected(DomainError::KeyAlreadyRevoked(key(1)));
+}

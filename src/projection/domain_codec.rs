@@ -77,6 +77,8 @@ pub fn encode_domain_event(envelope: &EventEnvelope) -> Result<Block, CodecError
         DomainEvent::PersonAdded(d) => wire(envelope, d),
         DomainEvent::RoleDefined(d) => wire(envelope, d),
         DomainEvent::RoleAssigned(d) => wire(envelope, d),
+        DomainEvent::KeyGenerated(d) => wire(envelope, d),
+        DomainEvent::KeyRevoked(d) => wire(envelope, d),
     }?;
     Ok(Block::new(bytes))
 }
@@ -113,6 +115,8 @@ pub fn decode_domain_event(bytes: &[u8]) -> Result<EventEnvelope, CodecError> {
         ("PersonAdded", 1) => typed(bytes, DomainEvent::PersonAdded),
         ("RoleDefined", 1) => typed(bytes, DomainEvent::RoleDefined),
         ("RoleAssigned", 1) => typed(bytes, DomainEvent::RoleAssigned),
+        ("KeyGenerated", 1) => typed(bytes, DomainEvent::KeyGenerated),
+        ("KeyRevoked", 1) => typed(bytes, DomainEvent::KeyRevoked),
         (name, schema) => {
             Err(CodecError::UnknownType { what: WHAT, name: crate::domain::excerpt(name), schema: Some(schema) })
         }

@@ -11,7 +11,10 @@ use uuid::Uuid;
 use super::graph_event::{GraphEvent, GraphPayload, Properties, relation};
 use crate::domain::{OrgId, State};
 
-/// A node: an aggregate or concept of a context.
+/// The property a revoked entity carries in the folded graph: the revocation reason.
+pub const REVOKED: &str = "revoked";
+
+/// A node: an aggregate, concept or entity of a context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     /// Its bounded context.
@@ -75,6 +78,17 @@ impl Graph {
             GraphPayload::RelationshipEstablished(d) => {
                 self.edges.insert(Edge { source: d.from, relation: d.relation.clone(), target: d.to });
             }
+            GraphPayload::EntityAdded(d) => {
+                self.nodes.insert(
+                    d.entity,
+                    Node { context: event.context, kind: d.entity_type.clone(), properties: d.properties.clone() },
+                );
+            }
+            GraphPayload::EntityRevoked(d) => {
+                if let Some(node) = self.nodes.get_mut(&d.entity) {
+                    node.properties.insert(REVOKED.to_owned(), d.reason.clone());
+                }
+            }
         }
     }
 
@@ -108,6 +122,18 @@ impl Graph {
             for role in &person.roles {
                 graph.edges.insert(edge(id.uuid(), relation::HAS_ROLE, role.uuid()));
             }
+        }
+        for (id, key) in &state.keys {
+            let mut props = Properties::from([
+                ("algorithm".to_owned(), key.algorithm.clone()),
+                ("public_key".to_owned(), key.public_key.clone()),
+                ("fingerprint".to_owned(), key.fingerprint.clone()),
+            ]);
+            if let Some(reason) = &key.revoked {
+                props.insert(REVOKED.to_owned(), reason.clone());
+            }
+            graph.nodes.insert(id.uuid(), Node { context: key.org, kind: "identity_key".into(), properties: props });
+            graph.edges.insert(edge(key.owner.uuid(), relation::OWNS_KEY, id.uuid()));
         }
         for (id, role) in &state.roles {
             graph

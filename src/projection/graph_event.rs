@@ -32,6 +32,8 @@ pub mod relation {
     pub const MEMBER_OF: &str = "member_of";
     /// A person holds a role.
     pub const HAS_ROLE: &str = "has_role";
+    /// A person owns a key.
+    pub const OWNS_KEY: &str = "owns_key";
 }
 
 /// Properties of a node: text by text key.
@@ -87,6 +89,30 @@ pub struct ConceptDefined {
     pub properties: Properties,
 }
 
+/// An entity (a key, later certificates and JWTs) joined the graph, owned by an aggregate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityAdded {
+    /// Its id.
+    #[serde(serialize_with = "serialize_uuid", deserialize_with = "deserialize_uuid")]
+    pub entity: Uuid,
+    /// Its type (`identity_key`).
+    pub entity_type: String,
+    /// Its properties (for a key: `algorithm`, `public_key`, `fingerprint`).
+    pub properties: Properties,
+}
+
+/// An entity was revoked: it stays in the graph, marked as no longer to be trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityRevoked {
+    /// Its id.
+    #[serde(serialize_with = "serialize_uuid", deserialize_with = "deserialize_uuid")]
+    pub entity: Uuid,
+    /// Why.
+    pub reason: String,
+}
+
 /// What a graph event says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GraphPayload {
@@ -98,6 +124,10 @@ pub enum GraphPayload {
     RelationshipEstablished(RelationshipEstablished),
     /// See [`ConceptDefined`].
     ConceptDefined(ConceptDefined),
+    /// See [`EntityAdded`].
+    EntityAdded(EntityAdded),
+    /// See [`EntityRevoked`].
+    EntityRevoked(EntityRevoked),
 }
 
 impl GraphPayload {
@@ -108,6 +138,8 @@ impl GraphPayload {
             Self::AggregateAdded(_) => "AggregateAdded",
             Self::RelationshipEstablished(_) => "RelationshipEstablished",
             Self::ConceptDefined(_) => "ConceptDefined",
+            Self::EntityAdded(_) => "EntityAdded",
+            Self::EntityRevoked(_) => "EntityRevoked",
         }
     }
 }
@@ -202,6 +234,8 @@ impl GraphEvent {
             GraphPayload::AggregateAdded(d) => wire(self, prev, d),
             GraphPayload::RelationshipEstablished(d) => wire(self, prev, d),
             GraphPayload::ConceptDefined(d) => wire(self, prev, d),
+            GraphPayload::EntityAdded(d) => wire(self, prev, d),
+            GraphPayload::EntityRevoked(d) => wire(self, prev, d),
         }?;
         Ok(Block::new(bytes))
     }
@@ -236,6 +270,8 @@ impl GraphEvent {
             "AggregateAdded" => typed(bytes, GraphPayload::AggregateAdded),
             "RelationshipEstablished" => typed(bytes, GraphPayload::RelationshipEstablished),
             "ConceptDefined" => typed(bytes, GraphPayload::ConceptDefined),
+            "EntityAdded" => typed(bytes, GraphPayload::EntityAdded),
+            "EntityRevoked" => typed(bytes, GraphPayload::EntityRevoked),
             other => Err(CodecError::UnknownType { what: WHAT, name: crate::domain::excerpt(other), schema: None }),
         }
     }

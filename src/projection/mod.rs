@@ -20,10 +20,10 @@ mod projector;
 pub use chain::{Chain, LinkError, check_link, check_link_bytes};
 pub use codec::{Block, CID_LEN, CodecError, cid_bytes_of, cid_of, parse_cid};
 pub use domain_codec::{DOMAIN_EVENT_FORMAT, decode_domain_event, encode_domain_event};
-pub use graph::{Edge, Graph, Node};
+pub use graph::{Edge, Graph, Node, REVOKED};
 pub use graph_event::{
-    AggregateAdded, BoundedContextCreated, ConceptDefined, GRAPH_EVENT_FORMAT, GraphEvent, GraphPayload,
-    LinkedGraphEvent, Links, Properties, RelationshipEstablished, relation,
+    AggregateAdded, BoundedContextCreated, ConceptDefined, EntityAdded, EntityRevoked, GRAPH_EVENT_FORMAT, GraphEvent,
+    GraphPayload, LinkedGraphEvent, Links, Properties, RelationshipEstablished, relation,
 };
 pub use projector::{GraphProjector, Lifted, graph_event_id};
 

@@ -7,6 +7,8 @@
 //! | `PersonAdded`         | `AggregateAdded(person)`, one `RelationshipEstablished(member_of → unit)` per unit |
 //! | `RoleDefined`         | `ConceptDefined(role)`                                                |
 //! | `RoleAssigned`        | `RelationshipEstablished(has_role)` from the person to the role       |
+//! | `KeyGenerated`        | `EntityAdded(identity_key)`, `RelationshipEstablished(owns_key)` from the owner |
+//! | `KeyRevoked`          | `EntityRevoked`                                                       |
 //!
 //! Laws (property-tested in `projection::tests`): deterministic; a functor (the projection of
 //! a concatenation is the concatenation of projections, the empty history projects to
@@ -20,8 +22,8 @@ use uuid::Uuid;
 use super::codec::{Block, CodecError};
 use super::domain_codec::encode_domain_event;
 use super::graph_event::{
-    AggregateAdded, BoundedContextCreated, ConceptDefined, GraphEvent, GraphPayload, Properties,
-    RelationshipEstablished, relation,
+    AggregateAdded, BoundedContextCreated, ConceptDefined, EntityAdded, EntityRevoked, GraphEvent, GraphPayload,
+    Properties, RelationshipEstablished, relation,
 };
 use crate::domain::{DomainEvent, EventEnvelope, EventId};
 
@@ -122,5 +124,20 @@ fn payloads(event: &DomainEvent) -> Vec<GraphPayload> {
             properties: props([("name", Some(&e.name))]),
         })],
         DomainEvent::RoleAssigned(e) => vec![relationship(e.person.uuid(), relation::HAS_ROLE, e.role.uuid())],
+        DomainEvent::KeyGenerated(e) => vec![
+            GraphPayload::EntityAdded(EntityAdded {
+                entity: e.key.uuid(),
+                entity_type: "identity_key".to_owned(),
+                properties: props([
+                    ("algorithm", Some(&e.algorithm)),
+                    ("public_key", Some(&e.public_key)),
+                    ("fingerprint", Some(&e.fingerprint)),
+                ]),
+            }),
+            relationship(e.owner.uuid(), relation::OWNS_KEY, e.key.uuid()),
+        ],
+        DomainEvent::KeyRevoked(e) => {
+            vec![GraphPayload::EntityRevoked(EntityRevoked { entity: e.key.uuid(), reason: e.reason.clone() })]
+        }
     }
 }

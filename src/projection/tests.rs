@@ -16,6 +16,8 @@ enum Op {
     Person(usize, String, usize, Vec<usize>),
     Role(usize, String),
     Assign(usize, usize),
+    Key(usize, u8),
+    Revoke(usize),
 }
 
 fn name() -> impl Strategy<Value = String> {
@@ -35,6 +37,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(o, n, e, u)| Op::Person(o, n, e, u)),
         (0..4usize, name()).prop_map(|(o, n)| Op::Role(o, n)),
         (0..6usize, 0..8usize).prop_map(|(r, p)| Op::Assign(r, p)),
+        (0..8usize, any::<u8>()).prop_map(|(p, n)| Op::Key(p, n)),
+        (0..6usize).prop_map(Op::Revoke),
     ]
 }
 
@@ -46,6 +50,7 @@ fn pick<T: Copy>(items: &[T], i: usize) -> Option<T> {
 fn history(ops: &[Op]) -> Vec<EventEnvelope> {
     let mut b = HistoryBuilder::new();
     let (mut orgs, mut units, mut people, mut roles) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut keys = Vec::new();
     for op in ops {
         let command = match op {
             Op::Org(n, d) => {
@@ -80,6 +85,23 @@ fn history(ops: &[Op]) -> Vec<EventEnvelope> {
             Op::Assign(r, p) => {
                 let (Some(role), Some(person)) = (pick(&roles, *r), pick(&people, *p)) else { continue };
                 Command::AssignRole { role, person, expected_version: None }
+            }
+            Op::Key(p, n) => {
+                let Some(owner) = pick(&people, *p) else { continue };
+                let id = crate::domain::KeyId::from_uuid(b.id());
+                keys.push(id);
+                let public = [*n; 32];
+                Command::GenerateKey {
+                    id,
+                    owner,
+                    algorithm: "ed25519".into(),
+                    public_key: crate::crypto::ssh::public_key_line(&public, "").unwrap(),
+                    fingerprint: crate::crypto::ssh::fingerprint(&public).to_string(),
+                }
+            }
+            Op::Revoke(k) => {
+                let Some(key) = pick(&keys, *k) else { continue };
+                Command::RevokeKey { key, reason: "rotated".into() }
             }
         };
         let _ = b.run(&command);

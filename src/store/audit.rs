@@ -44,6 +44,7 @@ fn first_difference(stored: &State, folded: &State) -> Option<String> {
         .or_else(|| diff("unit", &stored.units, &folded.units))
         .or_else(|| diff("person", &stored.people, &folded.people))
         .or_else(|| diff("role", &stored.roles, &folded.roles))
+        .or_else(|| diff("key", &stored.keys, &folded.keys))
 }
 
 impl Store {

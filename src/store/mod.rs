@@ -31,7 +31,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 pub use error::StoreError;
 pub use keystore::KeystoreRecord;
 pub use queries::{
-    DomainEventRow, EventQuery, GraphEventRow, OrgSummary, OrgTree, PersonRow, RoleRow, Status, UnitRow,
+    DomainEventRow, EventQuery, GraphEventRow, KeyRow, OrgSummary, OrgTree, PersonRow, RoleRow, Status, UnitRow,
 };
 pub use tx::Tx;
 pub use verify::{Problem, VerifyReport};

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::tx::cid_from_sql;
 use super::{Store, StoreError};
-use crate::domain::{Organization, Person, Role, State, Unit};
+use crate::domain::{Key, Organization, Person, Role, State, Unit};
 
 /// Counts and the head of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -149,6 +149,31 @@ pub struct RoleRow {
     pub id: String,
     /// Name.
     pub name: String,
+}
+
+/// A key in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRow {
+    /// Id.
+    pub id: String,
+    /// Owner's id.
+    pub owner: String,
+    /// Owner's name.
+    pub owner_name: String,
+    /// Owner's e-mail.
+    pub owner_email: String,
+    /// Algorithm.
+    pub algorithm: String,
+    /// OpenSSH public key (without comment).
+    pub public_key: String,
+    /// `SHA256:` fingerprint.
+    pub fingerprint: String,
+    /// `active` or `revoked`.
+    pub status: &'static str,
+    /// Why it was revoked.
+    pub revoked_reason: Option<String>,
+    /// When it was generated.
+    pub created_at: String,
 }
 
 /// An organization with its units, people and roles.
@@ -306,6 +331,31 @@ impl Store {
         Ok(Some(OrgTree { organization, units, people, roles }))
     }
 
+    /// Keys, of one owner or of everyone, ordered by owner name and creation.
+    pub fn keys(&self, owner: Option<&str>) -> Result<Vec<KeyRow>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT k.id, k.owner_id, p.name, p.email, k.algorithm, k.public_key, k.fingerprint, k.revoked, k.created_at \
+             FROM keys k JOIN people p ON p.id = k.owner_id WHERE ?1 IS NULL OR k.owner_id = ?1 \
+             ORDER BY p.name, k.created_at, k.id",
+        )?;
+        let rows = stmt.query_map([owner], |r| {
+            let revoked: Option<String> = r.get(7)?;
+            Ok(KeyRow {
+                id: r.get(0)?,
+                owner: r.get(1)?,
+                owner_name: r.get(2)?,
+                owner_email: r.get(3)?,
+                algorithm: r.get(4)?,
+                public_key: r.get(5)?,
+                fingerprint: r.get(6)?,
+                status: if revoked.is_some() { "revoked" } else { "active" },
+                revoked_reason: revoked,
+                created_at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The whole domain state read from the read models (for checks and tests; the vault never
     /// needs it to run a command).
     pub fn read_state(&self) -> Result<State, StoreError> {
@@ -371,6 +421,31 @@ impl Store {
         {
             let (id, org, name) = row?;
             state.roles.insert(parse(&id)?, Role { org: parse(&org)?, name, version: version(&id)? });
+        }
+        for row in conn
+            .prepare("SELECT id, org_id, owner_id, algorithm, public_key, fingerprint, revoked FROM keys")?
+            .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })? {
+            let (id, org, owner, algorithm, public_key, fingerprint, revoked) = row?;
+            let key = Key {
+                org: parse(&org)?,
+                owner: parse(&owner)?,
+                algorithm,
+                public_key,
+                fingerprint,
+                revoked,
+                version: version(&id)?,
+            };
+            state.keys.insert(parse(&id)?, key);
         }
         Ok(state)
     }

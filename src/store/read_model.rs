@@ -66,6 +66,28 @@ pub(super) fn apply(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<()
             tx.prepare_cached("INSERT INTO role_assignments (person_id, role_id) VALUES (?1, ?2)")?
                 .execute((e.person.to_string(), e.role.to_string()))?;
         }
+        DomainEvent::KeyGenerated(e) => {
+            tx.prepare_cached(
+                "INSERT INTO keys (id, org_id, owner_id, algorithm, public_key, fingerprint, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute((
+                e.key.to_string(),
+                e.org.to_string(),
+                e.owner.to_string(),
+                &e.algorithm,
+                &e.public_key,
+                &e.fingerprint,
+                at,
+            ))?;
+        }
+        DomainEvent::KeyRevoked(e) => {
+            tx.prepare_cached("UPDATE keys SET revoked = ?2, revoked_at = ?3 WHERE id = ?1")?.execute((
+                e.key.to_string(),
+                &e.reason,
+                at,
+            ))?;
+        }
     }
     Ok(())
 }

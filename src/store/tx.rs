@@ -5,7 +5,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::StoreError;
 use super::read_model;
-use crate::domain::{DomainView, EventEnvelope, Existing, ExistingUnit, OrgId, PersonId, RoleId, UnitId};
+use crate::crypto::keystore::Sealed;
+use crate::domain::{
+    DomainView, EventEnvelope, Existing, ExistingKey, ExistingUnit, KeyId, OrgId, PersonId, RoleId, Timestamp, UnitId,
+};
 use crate::projection::{Chain, Lifted};
 
 /// An open write transaction: answers `decide`'s questions and records what it decided.
@@ -89,6 +92,17 @@ impl<'c> Tx<'c> {
         self.domain_added += 1;
         self.graph_added += lifted.graph.len() as i64;
         Ok(cids)
+    }
+
+    /// Stores a sealed secret in this transaction, so it commits with the events that
+    /// announce its public half, or not at all.
+    pub fn put_secret(&mut self, id: &str, kind: &str, sealed: &Sealed, at: Timestamp) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO secrets (id, kind, nonce, ciphertext, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute((id, kind, sealed.nonce.as_slice(), &sealed.ciphertext, at.to_string()))?;
+        Ok(())
     }
 
     /// Makes everything recorded durable, atomically.
@@ -192,6 +206,24 @@ impl DomainView for Tx<'_> {
             "SELECT 1 FROM role_assignments WHERE person_id = ?1 AND role_id = ?2",
             (person.to_string(), role.to_string()),
         )
+    }
+
+    fn key(&self, id: KeyId) -> Result<Option<ExistingKey>, StoreError> {
+        let Some(existing) = self.aggregate(id.uuid(), "key")? else { return Ok(None) };
+        let (owner, revoked): (String, Option<String>) = self
+            .tx
+            .prepare_cached("SELECT owner_id, revoked FROM keys WHERE id = ?1")?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(Some(ExistingKey {
+            org: existing.org,
+            owner: owner.parse().map_err(|_| StoreError::Corrupt(format!("key {id} has a malformed owner id")))?,
+            revoked: revoked.is_some(),
+            version: existing.version,
+        }))
+    }
+
+    fn fingerprint_taken(&self, fingerprint: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM keys WHERE fingerprint = ?1", [fingerprint])
     }
 
     fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
