@@ -68,9 +68,11 @@ fn the_readme_walk_through_runs() {
     assert!(output.status.success(), "the walk-through failed:\n{script}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
     for expected in [
         "Acme Corp <acme.example>  (2 units, 4 people, 1 role)",
-        "ok: 9 domain events and 15 graph events verified",
+        "ok: 11 domain events and 18 graph events verified",
         "verified, and their columns, projection and read models agree",
-        "\"domain_events\": 9",
+        "\"domain_events\": 11",
+        "SHA256:",
+        "(ED25519)",
         "exit 2",
         "exit 1",
     ] {
