@@ -12,3 +12,4 @@ mod keystore;
 mod readme;
 mod store;
 mod support;
+mod x509;

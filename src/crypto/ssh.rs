@@ -55,7 +55,7 @@ pub enum SshError {
 /// The wire-format blob of an Ed25519 public key: `string "ssh-ed25519"`, `string key`.
 pub fn public_key_blob(public_key: &[u8; 32]) -> [u8; BLOB_LEN] {
     let mut blob = [0u8; BLOB_LEN];
-    let type_len = u32::try_from(KEY_TYPE.len()).unwrap_or(u32::MAX).to_be_bytes();
+    let type_len = (KEY_TYPE.len() as u32).to_be_bytes();
     let key_start = 4 + KEY_TYPE.len();
     blob[..4].copy_from_slice(&type_len);
     blob[4..key_start].copy_from_slice(KEY_TYPE.as_bytes());
