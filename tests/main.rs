@@ -9,6 +9,8 @@ mod crash;
 mod golden;
 mod keys;
 mod keystore;
+mod nats_jwt;
+mod pki;
 mod readme;
 mod store;
 mod support;

@@ -11,6 +11,7 @@
 //! in.
 
 mod error;
+pub mod pki;
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +45,15 @@ fn wrap(passphrase: &Passphrase, master: &MasterKey, params: KdfParams) -> Resul
     let salt = random::<SALT_LEN>()?;
     let kek = keystore::derive_kek(passphrase, &salt, params)?;
     Ok(KeystoreRecord { params, salt, wrapped: keystore::wrap_master(&kek, master, random::<NONCE_LEN>()?) })
+}
+
+/// What a command stores besides its events, in the same transaction.
+#[derive(Debug, Default)]
+struct Extras {
+    /// Sealed secrets: id, kind, ciphertext.
+    secrets: Vec<(String, &'static str, keystore::Sealed)>,
+    /// Public artifact blocks: CID, media type, bytes.
+    artifacts: Vec<(Cid, &'static str, Vec<u8>)>,
 }
 
 /// The keystore kind of an Ed25519 identity key's 32-byte seed.
@@ -202,7 +212,7 @@ impl Vault {
         commands: Vec<Command>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Receipt, AppError> {
-        self.run(commands, &[], progress)
+        self.run(commands, &Extras::default(), progress)
     }
 
     /// Runs commands in one transaction and stores `secrets` (id, kind, sealed) in it too, so
@@ -210,7 +220,7 @@ impl Vault {
     fn run(
         &mut self,
         commands: Vec<Command>,
-        secrets: &[(String, &'static str, keystore::Sealed)],
+        extras: &Extras,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Receipt, AppError> {
         const EVERY: usize = 500;
@@ -241,8 +251,11 @@ impl Vault {
                 progress(index + 1, total);
             }
         }
-        for (id, kind, sealed) in secrets {
+        for (id, kind, sealed) in &extras.secrets {
             tx.put_secret(id, kind, sealed, at)?;
+        }
+        for (cid, media_type, bytes) in &extras.artifacts {
+            tx.put_artifact(cid, media_type, bytes)?;
         }
         let head = tx.head();
         tx.commit()?;
@@ -268,8 +281,13 @@ impl Vault {
             public_key: ssh::public_key_line(&public, "").map_err(|e| AppError::Invalid(e.to_string()))?,
             fingerprint: ssh::fingerprint(&public).to_string(),
         };
-        let receipt =
-            self.run(vec![command], &[(id.to_string(), SEED_KIND, sealed)], &mut |_, _| {}).map_err(single)?;
+        let receipt = self
+            .run(
+                vec![command],
+                &Extras { secrets: vec![(id.to_string(), SEED_KIND, sealed)], artifacts: vec![] },
+                &mut |_, _| {},
+            )
+            .map_err(single)?;
         Ok((id, receipt))
     }
 

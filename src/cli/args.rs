@@ -51,6 +51,9 @@ pub enum Cmd {
     /// Identity keys of people
     #[command(subcommand)]
     Key(KeyCmd),
+    /// The organization's X.509 CA hierarchy and certificates
+    #[command(subcommand)]
+    Pki(PkiCmd),
     /// List the graph events (the chain), or with --domain the domain events, with their CIDs
     Events {
         /// List domain events instead of graph events
@@ -202,6 +205,53 @@ pub enum KeyCmd {
         /// Why
         #[arg(long, default_value = "revoked by the operator")]
         reason: String,
+    },
+}
+
+/// `pki` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PkiCmd {
+    /// Create the organization's offline root CA and the intermediate CA it certifies (needs
+    /// the passphrase); prints both ids
+    Init {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+    },
+    /// Issue a server or client certificate from the intermediate CA (needs the passphrase);
+    /// prints its id and fingerprint
+    Issue {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+        /// server or client
+        #[arg(long, value_parser = ["server", "client"])]
+        kind: String,
+        /// The subject's common name
+        #[arg(long)]
+        name: String,
+        /// A subject alternative name (repeatable): a DNS name, an IP address, or DNS:…, IP:…,
+        /// email:…, URI:…
+        #[arg(long = "san", value_name = "NAME")]
+        sans: Vec<String>,
+        /// Validity in days
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+    },
+    /// List the organization's CAs and certificates
+    List {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+    },
+    /// Print (or write) a CA's or certificate's certificate as PEM
+    Export {
+        /// The CA's or certificate's id
+        #[arg(long)]
+        id: String,
+        /// Write it to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 

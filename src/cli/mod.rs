@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Cmd, KeyCmd, OrgCmd, PersonCmd, RoleCmd, UnitCmd};
+use args::{Cmd, KeyCmd, OrgCmd, PersonCmd, PkiCmd, RoleCmd, UnitCmd};
 use output::Printer;
 
 use crate::app::{AppError, ErrorKind, Vault, new_id};
@@ -218,6 +218,50 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
             let key: crate::domain::KeyId = id(key)?;
             let receipt = vault.revoke_key(key, reason)?;
             out.created(&key.to_string(), &receipt);
+        }
+        Cmd::Pki(PkiCmd::Init { org }) => {
+            let org: OrgId = id(org)?;
+            let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
+            let (root, intermediate, receipt) = vault.pki_init(org, &passphrase)?;
+            out.pki_init(&root.to_string(), &intermediate.to_string(), &receipt);
+        }
+        Cmd::Pki(PkiCmd::Issue { org, kind, name, sans, days }) => {
+            let org: OrgId = id(org)?;
+            let spec = crate::app::pki::LeafSpec {
+                kind: if kind == "server" {
+                    crate::crypto::x509::LeafKind::Server
+                } else {
+                    crate::crypto::x509::LeafKind::Client
+                },
+                common_name: name.clone(),
+                names: sans.clone(),
+                days: *days,
+            };
+            let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
+            let (certificate, receipt) = vault.pki_issue(org, &spec, &passphrase)?;
+            let fingerprint = vault
+                .pki_list(org)?
+                .1
+                .into_iter()
+                .find(|c| c.id == certificate.to_string())
+                .map(|c| c.fingerprint)
+                .unwrap_or_default();
+            out.key_generated(&certificate.to_string(), &fingerprint, &receipt);
+        }
+        Cmd::Pki(PkiCmd::List { org }) => {
+            let (cas, certificates) = vault.pki_list(id(org)?)?;
+            out.pki(&cas, &certificates);
+        }
+        Cmd::Pki(PkiCmd::Export { id: entry, out: file }) => {
+            let pem = vault.pki_pem(entry.trim())?;
+            match file {
+                Some(path) => {
+                    std::fs::write(path, &pem)
+                        .map_err(|e| AppError::Invalid(format!("cannot write {}: {e}", path.display())))?;
+                    out.done(&format!("wrote {}", path.display()));
+                }
+                None => out.line(pem.trim_end()),
+            }
         }
         Cmd::Events { domain, after, limit } => {
             let query = EventQuery { after: *after, limit: *limit };

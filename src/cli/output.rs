@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::app::{Receipt, Vault};
 use crate::crypto::keystore::KdfParams;
-use crate::store::{DomainEventRow, GraphEventRow, KeyRow, OrgSummary, OrgTree, Status, VerifyReport};
+use crate::store::{DomainEventRow, GraphEventRow, KeyRow, OrgSummary, OrgTree, PkiRow, Status, VerifyReport};
 
 /// Prints results and errors in the chosen style.
 #[derive(Debug, Clone, Copy)]
@@ -226,6 +226,34 @@ impl Printer {
         } else {
             emit(&format!("{id}  {fingerprint}\n"));
         }
+    }
+
+    pub fn pki_init(&self, root: &str, intermediate: &str, receipt: &Receipt) {
+        if self.json {
+            self.json(&json!({ "root": root, "intermediate": intermediate, "receipt": receipt }));
+        } else {
+            emit(&format!("{root}  root CA\n{intermediate}  intermediate CA\n"));
+        }
+    }
+
+    pub fn pki(&self, cas: &[PkiRow], certificates: &[PkiRow]) {
+        if self.json {
+            self.json(&json!({ "cas": cas, "certificates": certificates }));
+            return;
+        }
+        let mut text = String::new();
+        for row in cas.iter().chain(certificates) {
+            text.push_str(&format!(
+                "{}  {:<12} {}  until {}  {}{}\n",
+                row.id,
+                row.kind,
+                row.subject,
+                &row.not_after[..10.min(row.not_after.len())],
+                row.fingerprint,
+                if row.names.is_empty() { String::new() } else { format!("  [{}]", row.names.join(", ")) }
+            ));
+        }
+        emit(&text);
     }
 
     pub fn keys(&self, keys: &[KeyRow]) {

@@ -4,7 +4,8 @@
 //! aggregate carries the new aggregate's id, chosen by the caller (the application layer draws
 //! a UUIDv7), so that `decide` stays pure and the caller knows the id before the command runs.
 
-use super::ids::{KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::event::CertificateFacts;
+use super::ids::{CaId, CertificateId, KeyId, OrgId, PersonId, RoleId, UnitId};
 
 /// A request to change the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +82,34 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// Record an organization's new CA hierarchy: its root and the intermediate the root
+    /// certified. The application layer generates the keys (sealed in the keystore) and builds
+    /// the certificates (stored as artifact blocks); this records the facts.
+    InitPki {
+        /// The organization.
+        org: OrgId,
+        /// The root CA's id.
+        root: CaId,
+        /// The root certificate.
+        root_facts: CertificateFacts,
+        /// The intermediate CA's id.
+        intermediate: CaId,
+        /// The intermediate certificate.
+        intermediate_facts: CertificateFacts,
+    },
+    /// Record a leaf certificate issued by an intermediate CA.
+    IssueCertificate {
+        /// The certificate's id.
+        id: CertificateId,
+        /// The issuing intermediate CA.
+        ca: CaId,
+        /// `server` or `client`.
+        profile: String,
+        /// Subject alternative names.
+        names: Vec<String>,
+        /// The certificate.
+        facts: CertificateFacts,
+    },
 }
 
 impl Command {
@@ -94,6 +123,8 @@ impl Command {
             Self::AssignRole { .. } => "AssignRole",
             Self::GenerateKey { .. } => "GenerateKey",
             Self::RevokeKey { .. } => "RevokeKey",
+            Self::InitPki { .. } => "InitPki",
+            Self::IssueCertificate { .. } => "IssueCertificate",
         }
     }
 }

@@ -8,10 +8,11 @@
 use super::Command;
 use super::error::DomainError;
 use super::event::{
-    Decided, DomainEvent, KeyGenerated, KeyRevoked, OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined,
-    UnitCreated,
+    CaCreated, CertificateFacts, CertificateIssued, Decided, DomainEvent, KeyGenerated, KeyRevoked,
+    OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined, UnitCreated,
 };
-use super::ids::{KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{CaId, KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::values::Timestamp;
 use super::values::{DomainName, Email, Name};
 
 /// What `decide` needs to know about an existing aggregate.
@@ -47,6 +48,19 @@ pub struct ExistingKey {
     pub version: u64,
 }
 
+/// An existing certificate authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExistingCa {
+    /// Its organization.
+    pub org: OrgId,
+    /// Whether it is an intermediate (else a root).
+    pub intermediate: bool,
+    /// Start of its validity.
+    pub not_before: Timestamp,
+    /// End of its validity.
+    pub not_after: Timestamp,
+}
+
 /// Read access to the current state, as `decide` needs it.
 pub trait DomainView {
     /// Why a question could not be answered (a storage fault, not a domain rule).
@@ -73,6 +87,12 @@ pub trait DomainView {
     fn key(&self, id: KeyId) -> Result<Option<ExistingKey>, Self::Error>;
     /// Whether a key with this fingerprint is recorded.
     fn fingerprint_taken(&self, fingerprint: &str) -> Result<bool, Self::Error>;
+    /// The CA with this id.
+    fn ca(&self, id: CaId) -> Result<Option<ExistingCa>, Self::Error>;
+    /// Whether the organization has a root CA.
+    fn org_has_root(&self, org: OrgId) -> Result<bool, Self::Error>;
+    /// Whether the CA issued a certificate with this serial.
+    fn serial_taken(&self, ca: CaId, serial: &str) -> Result<bool, Self::Error>;
     /// Whether any aggregate has this id.
     fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, Self::Error>;
 }
@@ -238,7 +258,88 @@ pub fn decide<V: DomainView>(view: &V, command: &Command) -> Result<Vec<Decided>
                 version: existing.version + 1,
             }])
         }
+        Command::InitPki { org, root, root_facts, intermediate, intermediate_facts } => {
+            require_org(view, *org)?;
+            if ask(view.org_has_root(*org))? {
+                return Err(DomainError::PkiExists(*org).into());
+            }
+            check_facts(root_facts)?;
+            check_facts(intermediate_facts)?;
+            if intermediate_facts.not_before < root_facts.not_before
+                || intermediate_facts.not_after > root_facts.not_after
+            {
+                return Err(DomainError::BadCertificate("the intermediate's validity is outside the root's").into());
+            }
+            if root == intermediate {
+                return Err(DomainError::IdInUse(root.uuid()).into());
+            }
+            fresh(root.uuid())?;
+            fresh(intermediate.uuid())?;
+            let ca = |ca: CaId, level: &str, issuer: Option<CaId>, facts: &CertificateFacts| Decided {
+                event: DomainEvent::CaCreated(CaCreated {
+                    ca,
+                    org: *org,
+                    level: level.to_owned(),
+                    issuer,
+                    facts: facts.clone(),
+                }),
+                version: 1,
+            };
+            Ok(vec![
+                ca(*root, "root", None, root_facts),
+                ca(*intermediate, "intermediate", Some(*root), intermediate_facts),
+            ])
+        }
+        Command::IssueCertificate { id, ca, profile, names, facts } => {
+            let issuer = ask(view.ca(*ca))?.ok_or(DomainError::UnknownCa(*ca))?;
+            if !issuer.intermediate {
+                return Err(DomainError::NotAnIntermediate(*ca).into());
+            }
+            if profile != "server" && profile != "client" {
+                return Err(DomainError::BadCertificate("the profile must be server or client").into());
+            }
+            if profile == "server" && names.is_empty() {
+                return Err(
+                    DomainError::BadCertificate("a server certificate needs a DNS name or an IP address").into()
+                );
+            }
+            check_facts(facts)?;
+            if facts.not_before < issuer.not_before || facts.not_after > issuer.not_after {
+                return Err(DomainError::BadCertificate("its validity is outside the issuing CA's").into());
+            }
+            fresh(id.uuid())?;
+            if ask(view.serial_taken(*ca, &facts.serial))? {
+                return Err(DomainError::DuplicateSerial { ca: *ca, serial: facts.serial.clone() }.into());
+            }
+            created(DomainEvent::CertificateIssued(CertificateIssued {
+                certificate: *id,
+                ca: *ca,
+                org: issuer.org,
+                profile: profile.clone(),
+                names: names.clone(),
+                facts: facts.clone(),
+            }))
+        }
     }
+}
+
+/// The invariants of recorded certificate facts (the certificate itself is built and checked by
+/// `crypto::x509`; these keep a malformed record out of the log).
+fn check_facts<E>(facts: &CertificateFacts) -> Result<(), Refusal<E>> {
+    let bad = |why| Err(DomainError::BadCertificate(why).into());
+    if facts.not_before >= facts.not_after {
+        return bad("it ends before it starts");
+    }
+    if facts.common_name.trim().is_empty() || facts.subject.trim().is_empty() {
+        return bad("it has no subject");
+    }
+    if facts.serial.is_empty() || !facts.serial.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return bad("its serial number is not hexadecimal");
+    }
+    if !facts.certificate.starts_with('b') || facts.fingerprint.len() != 95 {
+        return bad("its CID or fingerprint is malformed");
+    }
+    Ok(())
 }
 
 fn ask<T, E>(r: Result<T, E>) -> Result<T, Refusal<E>> {

@@ -3,7 +3,7 @@
 //! Every message says what was wrong and what to do instead; the CLI prints it as is and the
 //! GUI shows it inline, so both say the same thing.
 
-use super::ids::{KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{CaId, KeyId, OrgId, PersonId, RoleId, UnitId};
 
 /// A command violated a rule of the domain. Nothing was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +126,29 @@ pub enum DomainError {
     /// A key with this fingerprint is recorded already.
     #[error("a key with fingerprint {0} is already recorded")]
     DuplicateKey(String),
+    /// The organization has a CA hierarchy already.
+    #[error("organization {0} already has a CA hierarchy; issue certificates with `cim-keys pki issue`")]
+    PkiExists(OrgId),
+    /// The organization has no CA hierarchy.
+    #[error("organization {0} has no CA hierarchy yet; create one with `cim-keys pki init --org {0}`")]
+    NoPki(OrgId),
+    /// No CA has this id.
+    #[error("CA {0} does not exist; `cim-keys pki list --org ORG` shows an organization's CAs")]
+    UnknownCa(CaId),
+    /// Leaves are issued by intermediate CAs only.
+    #[error("CA {0} is a root CA; leaf certificates are issued by the intermediate CA")]
+    NotAnIntermediate(CaId),
+    /// A certificate's facts are inconsistent.
+    #[error("the certificate is inconsistent: {0}")]
+    BadCertificate(&'static str),
+    /// A serial number was used twice by one CA.
+    #[error("CA {ca} has already issued serial {serial}")]
+    DuplicateSerial {
+        /// The CA.
+        ca: CaId,
+        /// The serial.
+        serial: String,
+    },
     /// A new aggregate was given an id that is already taken.
     #[error("the id {0} is already in use; use a fresh id")]
     IdInUse(uuid::Uuid),

@@ -8,7 +8,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::ids::{CommandId, CorrelationId, DeviceId, EventId, KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{
+    CaId, CertificateId, CommandId, CorrelationId, DeviceId, EventId, KeyId, OrgId, PersonId, RoleId, UnitId,
+};
 use super::values::Timestamp;
 
 /// Kinds of aggregates.
@@ -24,6 +26,10 @@ pub enum AggregateKind {
     Role,
     /// [`KeyId`]
     Key,
+    /// [`CaId`]
+    Ca,
+    /// [`CertificateId`]
+    Certificate,
 }
 
 impl AggregateKind {
@@ -35,6 +41,8 @@ impl AggregateKind {
             Self::Person => "person",
             Self::Role => "role",
             Self::Key => "key",
+            Self::Ca => "ca",
+            Self::Certificate => "certificate",
         }
     }
 
@@ -46,6 +54,8 @@ impl AggregateKind {
             "person" => Self::Person,
             "role" => Self::Role,
             "key" => Self::Key,
+            "ca" => Self::Ca,
+            "certificate" => Self::Certificate,
             _ => return None,
         })
     }
@@ -152,6 +162,66 @@ pub struct KeyRevoked {
     pub reason: String,
 }
 
+/// What a certificate says, as recorded in events (the certificate itself is a public artifact
+/// block addressed by `certificate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFacts {
+    /// Subject distinguished name (RFC 4514).
+    pub subject: String,
+    /// Subject common name.
+    pub common_name: String,
+    /// Subject organization, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Serial number, upper-case hex.
+    pub serial: String,
+    /// Start of validity.
+    pub not_before: Timestamp,
+    /// End of validity.
+    pub not_after: Timestamp,
+    /// SHA-256 fingerprint of the DER, colon-separated upper-case hex.
+    pub fingerprint: String,
+    /// CID (CIDv1, raw codec, sha2-256) of the certificate's DER block.
+    pub certificate: String,
+}
+
+/// A certificate authority was created: the organization's offline root, or an intermediate
+/// certified by the root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaCreated {
+    /// Its id (also the id of its sealed key).
+    pub ca: CaId,
+    /// Its organization.
+    pub org: OrgId,
+    /// `root` or `intermediate`.
+    pub level: String,
+    /// The CA that certified it (the root, for an intermediate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<CaId>,
+    /// Its certificate.
+    pub facts: CertificateFacts,
+}
+
+/// A leaf certificate was issued by an intermediate CA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateIssued {
+    /// Its id (also the id of its sealed key).
+    pub certificate: CertificateId,
+    /// The intermediate CA that issued it.
+    pub ca: CaId,
+    /// The organization.
+    pub org: OrgId,
+    /// `server` or `client`.
+    pub profile: String,
+    /// Subject alternative names, as `DNS:…`, `IP Address:…`, `email:…`, `URI:…`.
+    pub names: Vec<String>,
+    /// The certificate.
+    pub facts: CertificateFacts,
+}
+
 /// Everything that can happen in the domain. The aggregate an event belongs to is given by
 /// [`DomainEvent::aggregate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +240,10 @@ pub enum DomainEvent {
     KeyGenerated(KeyGenerated),
     /// See [`KeyRevoked`].
     KeyRevoked(KeyRevoked),
+    /// See [`CaCreated`].
+    CaCreated(CaCreated),
+    /// See [`CertificateIssued`].
+    CertificateIssued(CertificateIssued),
 }
 
 impl DomainEvent {
@@ -183,6 +257,8 @@ impl DomainEvent {
             Self::RoleAssigned(_) => "RoleAssigned",
             Self::KeyGenerated(_) => "KeyGenerated",
             Self::KeyRevoked(_) => "KeyRevoked",
+            Self::CaCreated(_) => "CaCreated",
+            Self::CertificateIssued(_) => "CertificateIssued",
         }
     }
 
@@ -201,6 +277,8 @@ impl DomainEvent {
             Self::RoleAssigned(e) => (AggregateKind::Person, e.person.uuid()),
             Self::KeyGenerated(e) => (AggregateKind::Key, e.key.uuid()),
             Self::KeyRevoked(e) => (AggregateKind::Key, e.key.uuid()),
+            Self::CaCreated(e) => (AggregateKind::Ca, e.ca.uuid()),
+            Self::CertificateIssued(e) => (AggregateKind::Certificate, e.certificate.uuid()),
         }
     }
 
@@ -214,6 +292,8 @@ impl DomainEvent {
             Self::RoleAssigned(e) => e.org,
             Self::KeyGenerated(e) => e.org,
             Self::KeyRevoked(e) => e.org,
+            Self::CaCreated(e) => e.org,
+            Self::CertificateIssued(e) => e.org,
         }
     }
 }

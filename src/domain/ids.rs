@@ -151,6 +151,16 @@ id_type!(
     "key"
 );
 id_type!(
+    /// A certificate authority (root or intermediate) of an organization.
+    CaId,
+    "CA"
+);
+id_type!(
+    /// A leaf certificate issued by an intermediate CA.
+    CertificateId,
+    "certificate"
+);
+id_type!(
     /// A domain event.
     EventId,
     "event"

@@ -25,15 +25,18 @@ mod values;
 pub mod fixtures;
 
 pub use command::Command;
-pub use decide::{DomainView, Existing, ExistingKey, ExistingUnit, Refusal, decide};
+pub use decide::{DomainView, Existing, ExistingCa, ExistingKey, ExistingUnit, Refusal, decide};
 pub use error::DomainError;
 pub use event::{
-    AggregateKind, Ctx, Decided, DomainEvent, EventEnvelope, KeyGenerated, KeyRevoked, OrganizationCreated,
-    PersonAdded, RoleAssigned, RoleDefined, UnitCreated, seal,
+    AggregateKind, CaCreated, CertificateFacts, CertificateIssued, Ctx, Decided, DomainEvent, EventEnvelope,
+    KeyGenerated, KeyRevoked, OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined, UnitCreated, seal,
 };
-pub use ids::{CommandId, CorrelationId, DeviceId, EventId, IdParseError, KeyId, OrgId, PersonId, RoleId, UnitId};
+pub use ids::{
+    CaId, CertificateId, CommandId, CorrelationId, DeviceId, EventId, IdParseError, KeyId, OrgId, PersonId, RoleId,
+    UnitId,
+};
 pub(crate) use ids::{deserialize_uuid, excerpt, serialize_uuid};
-pub use state::{Key, Organization, Person, Role, State, Unit};
+pub use state::{Ca, Certificate, Key, Organization, Person, Role, State, Unit};
 pub use values::{DomainName, Email, MAX_EMAIL_CHARS, MAX_NAME_CHARS, Name, Timestamp, name_key};
 
 #[cfg(test)]

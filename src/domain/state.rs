@@ -8,9 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 
-use super::decide::{DomainView, Existing, ExistingKey, ExistingUnit};
+use super::decide::{DomainView, Existing, ExistingCa, ExistingKey, ExistingUnit};
+use super::event::CertificateFacts;
 use super::event::{DomainEvent, EventEnvelope};
-use super::ids::{KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{CaId, CertificateId, KeyId, OrgId, PersonId, RoleId, UnitId};
 use super::values::name_key;
 
 /// An organization.
@@ -84,6 +85,38 @@ pub struct Key {
     pub version: u64,
 }
 
+/// A certificate authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ca {
+    /// Organization.
+    pub org: OrgId,
+    /// `root` or `intermediate`.
+    pub level: String,
+    /// The CA that certified it.
+    pub issuer: Option<CaId>,
+    /// Its certificate.
+    pub facts: CertificateFacts,
+    /// Version.
+    pub version: u64,
+}
+
+/// A leaf certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// Organization.
+    pub org: OrgId,
+    /// The issuing CA.
+    pub ca: CaId,
+    /// `server` or `client`.
+    pub profile: String,
+    /// Subject alternative names.
+    pub names: Vec<String>,
+    /// The certificate.
+    pub facts: CertificateFacts,
+    /// Version.
+    pub version: u64,
+}
+
 /// All aggregates, by id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
@@ -97,6 +130,10 @@ pub struct State {
     pub roles: BTreeMap<RoleId, Role>,
     /// Keys.
     pub keys: BTreeMap<KeyId, Key>,
+    /// Certificate authorities.
+    pub cas: BTreeMap<CaId, Ca>,
+    /// Leaf certificates.
+    pub certificates: BTreeMap<CertificateId, Certificate>,
 }
 
 impl State {
@@ -162,6 +199,25 @@ impl State {
                     key.version = version;
                 }
             }
+            DomainEvent::CaCreated(e) => {
+                self.cas.insert(
+                    e.ca,
+                    Ca { org: e.org, level: e.level.clone(), issuer: e.issuer, facts: e.facts.clone(), version },
+                );
+            }
+            DomainEvent::CertificateIssued(e) => {
+                self.certificates.insert(
+                    e.certificate,
+                    Certificate {
+                        org: e.org,
+                        ca: e.ca,
+                        profile: e.profile.clone(),
+                        names: e.names.clone(),
+                        facts: e.facts.clone(),
+                        version,
+                    },
+                );
+            }
         }
     }
 }
@@ -218,11 +274,30 @@ impl DomainView for State {
         Ok(self.keys.values().any(|k| k.fingerprint == fingerprint))
     }
 
+    fn ca(&self, id: CaId) -> Result<Option<ExistingCa>, Infallible> {
+        Ok(self.cas.get(&id).map(|c| ExistingCa {
+            org: c.org,
+            intermediate: c.level == "intermediate",
+            not_before: c.facts.not_before,
+            not_after: c.facts.not_after,
+        }))
+    }
+
+    fn org_has_root(&self, org: OrgId) -> Result<bool, Infallible> {
+        Ok(self.cas.values().any(|c| c.org == org && c.level == "root"))
+    }
+
+    fn serial_taken(&self, ca: CaId, serial: &str) -> Result<bool, Infallible> {
+        Ok(self.certificates.values().any(|c| c.ca == ca && c.facts.serial == serial))
+    }
+
     fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, Infallible> {
         Ok(self.organizations.contains_key(&OrgId::from_uuid(id))
             || self.units.contains_key(&UnitId::from_uuid(id))
             || self.people.contains_key(&PersonId::from_uuid(id))
             || self.roles.contains_key(&RoleId::from_uuid(id))
-            || self.keys.contains_key(&KeyId::from_uuid(id)))
+            || self.keys.contains_key(&KeyId::from_uuid(id))
+            || self.cas.contains_key(&CaId::from_uuid(id))
+            || self.certificates.contains_key(&CertificateId::from_uuid(id)))
     }
 }

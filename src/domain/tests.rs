@@ -385,3 +385,122 @@ fn a_key_is_revoked_once_with_a_reason() {
         .when(Command::RevokeKey { key: key(1), reason: "again".into() })
         .then_rejected(DomainError::KeyAlreadyRevoked(key(1)));
 }
+
+fn ca(n: u128) -> CaId {
+    CaId::from_uuid(Uuid::from_u128(0x6000 + n))
+}
+
+fn facts(cn: &str, serial: &str, from: i64, to: i64) -> CertificateFacts {
+    CertificateFacts {
+        subject: format!("CN={cn},O=Acme"),
+        common_name: cn.into(),
+        organization: Some("Acme".into()),
+        serial: serial.into(),
+        not_before: Timestamp::from_micros(from * 1_000_000).unwrap(),
+        not_after: Timestamp::from_micros(to * 1_000_000).unwrap(),
+        fingerprint: ["AB"; 32].join(":"),
+        certificate: "bafkreiexample".into(),
+    }
+}
+
+fn init_pki(o: u128) -> Command {
+    Command::InitPki {
+        org: org(o),
+        root: ca(o * 2),
+        root_facts: facts("Root", "01", 1_000, 9_000),
+        intermediate: ca(o * 2 + 1),
+        intermediate_facts: facts("Intermediate", "02", 1_000, 8_000),
+    }
+}
+
+fn issue(n: u128, c: u128, profile: &str, names: &[&str], serial: &str, from: i64, to: i64) -> Command {
+    Command::IssueCertificate {
+        id: CertificateId::from_uuid(Uuid::from_u128(0x7000 + n)),
+        ca: ca(c),
+        profile: profile.into(),
+        names: names.iter().map(|n| (*n).to_owned()).collect(),
+        facts: facts("leaf", serial, from, to),
+    }
+}
+
+#[test]
+fn pki_init_records_a_root_and_its_intermediate_once_per_organization() {
+    Scenario::given(&world()).when(init_pki(1)).then(&[
+        (
+            DomainEvent::CaCreated(CaCreated {
+                ca: ca(2),
+                org: org(1),
+                level: "root".into(),
+                issuer: None,
+                facts: facts("Root", "01", 1_000, 9_000),
+            }),
+            1,
+        ),
+        (
+            DomainEvent::CaCreated(CaCreated {
+                ca: ca(3),
+                org: org(1),
+                level: "intermediate".into(),
+                issuer: Some(ca(2)),
+                facts: facts("Intermediate", "02", 1_000, 8_000),
+            }),
+            1,
+        ),
+    ]);
+    let mut given = world();
+    given.push(init_pki(1));
+    Scenario::given(&given).when(init_pki(1)).then_rejected(DomainError::PkiExists(org(1)));
+    Scenario::given(&[]).when(init_pki(1)).then_rejected(DomainError::UnknownOrganization(org(1)));
+}
+
+#[test]
+fn certificate_facts_must_be_consistent() {
+    let mut bad = init_pki(1);
+    if let Command::InitPki { intermediate_facts, .. } = &mut bad {
+        *intermediate_facts = facts("Intermediate", "02", 1_000, 9_500);
+    }
+    Scenario::given(&world())
+        .when(bad)
+        .then_rejected(DomainError::BadCertificate("the intermediate's validity is outside the root's"));
+    let mut reversed = init_pki(1);
+    if let Command::InitPki { root_facts, .. } = &mut reversed {
+        *root_facts = facts("Root", "01", 9_000, 1_000);
+    }
+    Scenario::given(&world()).when(reversed).then_rejected(DomainError::BadCertificate("it ends before it starts"));
+}
+
+#[test]
+fn leaves_come_from_an_intermediate_within_its_validity_with_unique_serials() {
+    let mut given = world();
+    given.push(init_pki(1));
+    Scenario::given(&given).when(issue(1, 3, "server", &["DNS:nats.acme.example"], "0A", 2_000, 3_000)).then(&[(
+        DomainEvent::CertificateIssued(CertificateIssued {
+            certificate: CertificateId::from_uuid(Uuid::from_u128(0x7001)),
+            ca: ca(3),
+            org: org(1),
+            profile: "server".into(),
+            names: vec!["DNS:nats.acme.example".into()],
+            facts: facts("leaf", "0A", 2_000, 3_000),
+        }),
+        1,
+    )]);
+    Scenario::given(&given)
+        .when(issue(1, 2, "server", &["DNS:x.example"], "0A", 2_000, 3_000))
+        .then_rejected(DomainError::NotAnIntermediate(ca(2)));
+    Scenario::given(&given)
+        .when(issue(1, 9, "server", &["DNS:x.example"], "0A", 2_000, 3_000))
+        .then_rejected(DomainError::UnknownCa(ca(9)));
+    Scenario::given(&given)
+        .when(issue(1, 3, "server", &[], "0A", 2_000, 3_000))
+        .then_rejected(DomainError::BadCertificate("a server certificate needs a DNS name or an IP address"));
+    Scenario::given(&given)
+        .when(issue(1, 3, "signing", &["DNS:x.example"], "0A", 2_000, 3_000))
+        .then_rejected(DomainError::BadCertificate("the profile must be server or client"));
+    Scenario::given(&given)
+        .when(issue(1, 3, "client", &[], "0A", 2_000, 8_500))
+        .then_rejected(DomainError::BadCertificate("its validity is outside the issuing CA's"));
+    given.push(issue(1, 3, "client", &[], "0A", 2_000, 3_000));
+    Scenario::given(&given)
+        .when(issue(2, 3, "client", &[], "0A", 2_000, 3_000))
+        .then_rejected(DomainError::DuplicateSerial { ca: ca(3), serial: "0A".into() });
+}

@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 
 /// Multicodec code of DAG-CBOR.
 pub const DAG_CBOR: u64 = 0x71;
+/// Multicodec code of raw bytes (public artifacts that are not DAG-CBOR: certificates, JWTs).
+pub const RAW: u64 = 0x55;
 /// Multihash code of SHA2-256.
 pub const SHA2_256: u64 = 0x12;
 
@@ -84,6 +86,14 @@ pub fn cid_of(bytes: &[u8]) -> Cid {
     // A 32-byte digest always fits the 64-byte multihash.
     let hash = Multihash::<64>::wrap(SHA2_256, &digest).unwrap_or_default();
     Cid::new_v1(DAG_CBOR, hash)
+}
+
+/// The CIDv1 (raw, sha2-256) of an artifact's bytes: how certificates (DER) and JWTs are
+/// addressed.
+pub fn raw_cid_of(bytes: &[u8]) -> Cid {
+    let digest = Sha256::digest(bytes);
+    let hash = Multihash::<64>::wrap(SHA2_256, &digest).unwrap_or_default();
+    Cid::new_v1(RAW, hash)
 }
 
 /// Length of the binary form of our CIDs: version, codec, hash code, digest length, digest.

@@ -79,6 +79,8 @@ pub fn encode_domain_event(envelope: &EventEnvelope) -> Result<Block, CodecError
         DomainEvent::RoleAssigned(d) => wire(envelope, d),
         DomainEvent::KeyGenerated(d) => wire(envelope, d),
         DomainEvent::KeyRevoked(d) => wire(envelope, d),
+        DomainEvent::CaCreated(d) => wire(envelope, d),
+        DomainEvent::CertificateIssued(d) => wire(envelope, d),
     }?;
     Ok(Block::new(bytes))
 }
@@ -117,6 +119,8 @@ pub fn decode_domain_event(bytes: &[u8]) -> Result<EventEnvelope, CodecError> {
         ("RoleAssigned", 1) => typed(bytes, DomainEvent::RoleAssigned),
         ("KeyGenerated", 1) => typed(bytes, DomainEvent::KeyGenerated),
         ("KeyRevoked", 1) => typed(bytes, DomainEvent::KeyRevoked),
+        ("CaCreated", 1) => typed(bytes, DomainEvent::CaCreated),
+        ("CertificateIssued", 1) => typed(bytes, DomainEvent::CertificateIssued),
         (name, schema) => {
             Err(CodecError::UnknownType { what: WHAT, name: crate::domain::excerpt(name), schema: Some(schema) })
         }

@@ -135,6 +135,20 @@ impl Graph {
             graph.nodes.insert(id.uuid(), Node { context: key.org, kind: "identity_key".into(), properties: props });
             graph.edges.insert(edge(key.owner.uuid(), relation::OWNS_KEY, id.uuid()));
         }
+        for (id, ca) in &state.cas {
+            let props = super::projector::certificate_properties(&ca.facts, None);
+            graph
+                .nodes
+                .insert(id.uuid(), Node { context: ca.org, kind: format!("{}_ca", ca.level), properties: props });
+            if let Some(issuer) = ca.issuer {
+                graph.edges.insert(edge(id.uuid(), relation::ISSUED_BY, issuer.uuid()));
+            }
+        }
+        for (id, cert) in &state.certificates {
+            let props = super::projector::certificate_properties(&cert.facts, Some((&cert.profile, &cert.names)));
+            graph.nodes.insert(id.uuid(), Node { context: cert.org, kind: "certificate".into(), properties: props });
+            graph.edges.insert(edge(id.uuid(), relation::ISSUED_BY, cert.ca.uuid()));
+        }
         for (id, role) in &state.roles {
             graph
                 .nodes

@@ -34,6 +34,8 @@ pub mod relation {
     pub const HAS_ROLE: &str = "has_role";
     /// A person owns a key.
     pub const OWNS_KEY: &str = "owns_key";
+    /// A certificate (or intermediate CA) was issued by a CA.
+    pub const ISSUED_BY: &str = "issued_by";
 }
 
 /// Properties of a node: text by text key.

@@ -9,6 +9,8 @@
 //! | `RoleAssigned`        | `RelationshipEstablished(has_role)` from the person to the role       |
 //! | `KeyGenerated`        | `EntityAdded(identity_key)`, `RelationshipEstablished(owns_key)` from the owner |
 //! | `KeyRevoked`          | `EntityRevoked`                                                       |
+//! | `CaCreated`           | `EntityAdded(root_ca / intermediate_ca)`, for an intermediate `RelationshipEstablished(issued_by)` to the root |
+//! | `CertificateIssued`   | `EntityAdded(certificate)`, `RelationshipEstablished(issued_by)` to the CA |
 //!
 //! Laws (property-tested in `projection::tests`): deterministic; a functor (the projection of
 //! a concatenation is the concatenation of projections, the empty history projects to
@@ -25,7 +27,7 @@ use super::graph_event::{
     AggregateAdded, BoundedContextCreated, ConceptDefined, EntityAdded, EntityRevoked, GraphEvent, GraphPayload,
     Properties, RelationshipEstablished, relation,
 };
-use crate::domain::{DomainEvent, EventEnvelope, EventId};
+use crate::domain::{CertificateFacts, DomainEvent, EventEnvelope, EventId};
 
 /// The id of the `index`-th graph event lifted from a domain event: UUIDv5 with the domain
 /// event id as namespace and the ASCII text `graph/{index}` as name.
@@ -86,6 +88,24 @@ fn props<const N: usize>(pairs: [(&str, Option<&str>); N]) -> Properties {
     pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))).collect()
 }
 
+/// The graph properties of a certificate: everything in its facts, plus profile and names for
+/// a leaf (names joined by ", ").
+pub(crate) fn certificate_properties(facts: &CertificateFacts, leaf: Option<(&str, &[String])>) -> Properties {
+    let mut props = props([
+        ("subject", Some(&facts.subject)),
+        ("serial", Some(&facts.serial)),
+        ("fingerprint", Some(&facts.fingerprint)),
+        ("not_before", Some(&facts.not_before.to_string())),
+        ("not_after", Some(&facts.not_after.to_string())),
+        ("certificate", Some(&facts.certificate)),
+    ]);
+    if let Some((profile, names)) = leaf {
+        props.insert("profile".to_owned(), profile.to_owned());
+        props.insert("names".to_owned(), names.join(", "));
+    }
+    props
+}
+
 fn relationship(source: Uuid, rel: &str, target: Uuid) -> GraphPayload {
     GraphPayload::RelationshipEstablished(RelationshipEstablished {
         from: source,
@@ -135,6 +155,25 @@ fn payloads(event: &DomainEvent) -> Vec<GraphPayload> {
                 ]),
             }),
             relationship(e.owner.uuid(), relation::OWNS_KEY, e.key.uuid()),
+        ],
+        DomainEvent::CaCreated(e) => {
+            let mut out = vec![GraphPayload::EntityAdded(EntityAdded {
+                entity: e.ca.uuid(),
+                entity_type: format!("{}_ca", e.level),
+                properties: certificate_properties(&e.facts, None),
+            })];
+            if let Some(issuer) = e.issuer {
+                out.push(relationship(e.ca.uuid(), relation::ISSUED_BY, issuer.uuid()));
+            }
+            out
+        }
+        DomainEvent::CertificateIssued(e) => vec![
+            GraphPayload::EntityAdded(EntityAdded {
+                entity: e.certificate.uuid(),
+                entity_type: "certificate".to_owned(),
+                properties: certificate_properties(&e.facts, Some((&e.profile, &e.names))),
+            }),
+            relationship(e.certificate.uuid(), relation::ISSUED_BY, e.ca.uuid()),
         ],
         DomainEvent::KeyRevoked(e) => {
             vec![GraphPayload::EntityRevoked(EntityRevoked { entity: e.key.uuid(), reason: e.reason.clone() })]

@@ -18,6 +18,8 @@ enum Op {
     Assign(usize, usize),
     Key(usize, u8),
     Revoke(usize),
+    Pki(usize),
+    Cert(usize, bool),
 }
 
 fn name() -> impl Strategy<Value = String> {
@@ -39,6 +41,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0..6usize, 0..8usize).prop_map(|(r, p)| Op::Assign(r, p)),
         (0..8usize, any::<u8>()).prop_map(|(p, n)| Op::Key(p, n)),
         (0..6usize).prop_map(Op::Revoke),
+        (0..4usize).prop_map(Op::Pki),
+        (0..4usize, any::<bool>()).prop_map(|(i, server)| Op::Cert(i, server)),
     ]
 }
 
@@ -51,6 +55,18 @@ fn history(ops: &[Op]) -> Vec<EventEnvelope> {
     let mut b = HistoryBuilder::new();
     let (mut orgs, mut units, mut people, mut roles) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut keys = Vec::new();
+    let mut intermediates = Vec::new();
+    let facts = |cn: &str, serial: u64| crate::domain::CertificateFacts {
+        subject: format!("CN={cn}"),
+        common_name: cn.to_owned(),
+        organization: None,
+        serial: format!("{serial:X}"),
+        not_before: crate::domain::Timestamp::from_micros(1_000_000).unwrap(),
+        not_after: crate::domain::Timestamp::from_micros(9_000_000_000).unwrap(),
+        fingerprint: ["0F"; 32].join(":"),
+        certificate: "bafkreifake".to_owned(),
+    };
+    let mut serial = 0u64;
     for op in ops {
         let command = match op {
             Op::Org(n, d) => {
@@ -102,6 +118,31 @@ fn history(ops: &[Op]) -> Vec<EventEnvelope> {
             Op::Revoke(k) => {
                 let Some(key) = pick(&keys, *k) else { continue };
                 Command::RevokeKey { key, reason: "rotated".into() }
+            }
+            Op::Pki(o) => {
+                let Some(org) = pick(&orgs, *o) else { continue };
+                let (root, intermediate) =
+                    (crate::domain::CaId::from_uuid(b.id()), crate::domain::CaId::from_uuid(b.id()));
+                intermediates.push(intermediate);
+                serial += 2;
+                Command::InitPki {
+                    org,
+                    root,
+                    root_facts: facts("Root", serial),
+                    intermediate,
+                    intermediate_facts: facts("Intermediate", serial + 1),
+                }
+            }
+            Op::Cert(i, server) => {
+                let Some(ca) = pick(&intermediates, *i) else { continue };
+                serial += 1;
+                Command::IssueCertificate {
+                    id: crate::domain::CertificateId::from_uuid(b.id()),
+                    ca,
+                    profile: if *server { "server" } else { "client" }.into(),
+                    names: vec!["DNS:leaf.example".into()],
+                    facts: facts("leaf", serial),
+                }
             }
         };
         let _ = b.run(&command);

@@ -45,6 +45,8 @@ fn first_difference(stored: &State, folded: &State) -> Option<String> {
         .or_else(|| diff("person", &stored.people, &folded.people))
         .or_else(|| diff("role", &stored.roles, &folded.roles))
         .or_else(|| diff("key", &stored.keys, &folded.keys))
+        .or_else(|| diff("CA", &stored.cas, &folded.cas))
+        .or_else(|| diff("certificate", &stored.certificates, &folded.certificates))
 }
 
 impl Store {

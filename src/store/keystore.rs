@@ -123,3 +123,20 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// A sealed secret by id: its kind and ciphertext.
+    pub fn secret(&self, id: &str) -> Result<Option<(String, Sealed)>, StoreError> {
+        let row: Option<(String, Vec<u8>, Vec<u8>)> = self
+            .conn()
+            .query_row("SELECT kind, nonce, ciphertext FROM secrets WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        row.map(|(kind, nonce, ciphertext)| {
+            let nonce = <[u8; NONCE_LEN]>::try_from(nonce.as_slice()).map_err(|_| corrupt("secret nonce"))?;
+            Ok((kind, Sealed { nonce, ciphertext }))
+        })
+        .transpose()
+    }
+}

