@@ -73,6 +73,7 @@ fn the_readme_walk_through_runs() {
         "\"domain_events\": 11",
         "SHA256:",
         "(ED25519)",
+        "server.pem: OK",
         "exit 2",
         "exit 1",
     ] {
