@@ -12,7 +12,7 @@
 //! NKEYs are sensitive and should be treated as secrets.
 //!
 //! -----BEGIN USER NKEY SEED-----
-//! SUAIO3FHUX5PNV2LQIIP7TZ3N4L7TX3W53MQGEIVYFIGA635OZCKEYHFLM
+//! SUA…(the user seed: 58 base32 characters)…
 //! ------END USER NKEY SEED------
 //!
 //! *************************************************************
