@@ -98,6 +98,19 @@ fn arrows_only_point_down() {
             ],
         ),
         (&["projection"], &["crate::store", "crate::app", "crate::cli", "crate::gui", "crate::sync", "crate::bundle"]),
+        (
+            &["crypto"],
+            &[
+                "crate::domain",
+                "crate::projection",
+                "crate::store",
+                "crate::app",
+                "crate::cli",
+                "crate::gui",
+                "crate::sync",
+                "crate::bundle",
+            ],
+        ),
         (&["store"], &["crate::app", "crate::cli", "crate::gui", "crate::sync"]),
         (&["app"], &["crate::cli", "crate::gui"]),
         (&["cli", "gui"], &["crate::store::Store", "rusqlite", "async_nats", "crate::projection::Chain"]),
@@ -114,6 +127,7 @@ fn the_checker_sees_what_it_forbids() {
     // Guard against a checker that silently scans nothing.
     assert!(rust_files(&src("domain")).len() >= 5);
     assert!(rust_files(&src("projection")).len() >= 5);
+    assert!(rust_files(&src("crypto")).len() >= 5);
     assert!(!violations(&["store"], &["rusqlite"]).is_empty());
     assert!(!violations(&["app"], &["Utc::now"]).is_empty());
 }

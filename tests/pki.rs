@@ -212,3 +212,56 @@ fn a_tampered_certificate_block_is_not_exported() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("does not hash to its CID"), "{run:?}");
 }
+
+#[test]
+fn ca_and_leaf_keys_exist_only_sealed() {
+    use cim_keys::crypto::keystore::{self, Passphrase};
+    use cim_keys::crypto::x509::{CertificateKey, LeafKind};
+    use data_encoding::{BASE64, HEXLOWER};
+    let tmp = tempfile::TempDir::new().unwrap();
+    let mut vault = crate::support::library_vault(&tmp.path().join("v"));
+    let org = cim_keys::domain::OrgId::from_uuid(cim_keys::app::new_id());
+    vault
+        .execute(cim_keys::domain::Command::CreateOrganization { id: org, name: "Acme".into(), domain: None })
+        .unwrap();
+    let passphrase = Passphrase::new(crate::support::PASSPHRASE.to_owned()).unwrap();
+    let (root, intermediate, _) = vault.pki_init(org, &passphrase).unwrap();
+    let spec = cim_keys::app::pki::LeafSpec {
+        kind: LeafKind::Server,
+        common_name: "svc".into(),
+        names: vec!["svc.acme.example".into()],
+        days: 30,
+    };
+    let (leaf, _) = vault.pki_issue(org, &spec, &passphrase).unwrap();
+    let master = vault.unlock(&passphrase).unwrap();
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for id in [root.to_string(), intermediate.to_string(), leaf.to_string()] {
+        let (kind, sealed) = vault.store().secret(&id).unwrap().expect("every key is sealed");
+        let seed = keystore::open(&master, &id, &kind, &sealed).unwrap();
+        let seed: [u8; 32] = seed.expose_secret().try_into().unwrap();
+        let key = CertificateKey::from_seed(&seed);
+        needles.push(seed.to_vec());
+        needles.push(HEXLOWER.encode(&seed).into_bytes());
+        needles.push(BASE64.encode(&seed).into_bytes());
+        needles.push(key.expose_secret_pkcs8_der().to_vec());
+        let pem = key.expose_secret_pkcs8_pem();
+        // The base64 body of the PEM (its header is no secret).
+        needles.push(pem.lines().nth(1).unwrap().as_bytes().to_vec());
+    }
+    let path = vault.store().path().to_owned();
+    let mut haystacks = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        if let Ok(bytes) = std::fs::read(&p) {
+            haystacks.push(bytes);
+        }
+    }
+    haystacks.push(serde_json::to_vec(&vault.pki_list(org).unwrap()).unwrap());
+    haystacks.push(vault.pki_pem(&leaf.to_string()).unwrap().into_bytes());
+    for haystack in &haystacks {
+        for needle in &needles {
+            assert!(!haystack.windows(needle.len()).any(|w| w == needle.as_slice()), "a private key leaked");
+        }
+    }
+}
