@@ -87,19 +87,11 @@ pub struct Recorded {
     /// Its aggregate.
     pub aggregate: Uuid,
     /// CID of its block.
-    #[serde(serialize_with = "ser_cid")]
+    #[serde(serialize_with = "crate::projection::cid_text::serialize")]
     pub cid: Cid,
     /// CIDs of the graph events lifted from it.
-    #[serde(serialize_with = "ser_cids")]
+    #[serde(serialize_with = "crate::projection::cid_text::serialize_seq")]
     pub graph: Vec<Cid>,
-}
-
-fn ser_cid<S: serde::Serializer>(cid: &Cid, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(cid)
-}
-
-fn ser_cids<S: serde::Serializer>(cids: &[Cid], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(cids.iter().map(|c| c.to_string()))
 }
 
 /// What a command did.
@@ -110,15 +102,8 @@ pub struct Receipt {
     /// The domain events recorded, in order.
     pub events: Vec<Recorded>,
     /// The head CID after the command.
-    #[serde(serialize_with = "ser_opt_cid")]
+    #[serde(serialize_with = "crate::projection::cid_text::serialize_opt")]
     pub head: Option<Cid>,
-}
-
-fn ser_opt_cid<S: serde::Serializer>(cid: &Option<Cid>, s: S) -> Result<S::Ok, S::Error> {
-    match cid {
-        Some(c) => s.collect_str(c),
-        None => s.serialize_none(),
-    }
 }
 
 /// An open vault: its database in the data directory.

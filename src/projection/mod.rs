@@ -11,6 +11,7 @@
 //! `docs/formats/graph-events.md`; the golden test in `tests.rs` pins them.
 
 mod chain;
+pub mod cid_text;
 pub mod codec;
 mod domain_codec;
 mod graph;

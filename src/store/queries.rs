@@ -27,19 +27,8 @@ pub struct Status {
     /// Graph events uploaded.
     pub uploaded: u64,
     /// CID of the last graph event (none for an empty vault).
-    #[serde(serialize_with = "serialize_opt_cid")]
+    #[serde(serialize_with = "crate::projection::cid_text::serialize_opt")]
     pub head: Option<Cid>,
-}
-
-fn serialize_opt_cid<S: serde::Serializer>(cid: &Option<Cid>, s: S) -> Result<S::Ok, S::Error> {
-    match cid {
-        Some(c) => s.collect_str(c),
-        None => s.serialize_none(),
-    }
-}
-
-fn serialize_cid<S: serde::Serializer>(cid: &Cid, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(cid)
 }
 
 /// A page of the log.
@@ -68,7 +57,7 @@ pub struct GraphEventRow {
     /// When.
     pub occurred_at: String,
     /// CID of the block.
-    #[serde(serialize_with = "serialize_cid")]
+    #[serde(serialize_with = "crate::projection::cid_text::serialize")]
     pub cid: Cid,
 }
 
@@ -95,7 +84,7 @@ pub struct DomainEventRow {
     /// Causation (command) id.
     pub causation: String,
     /// CID of the block.
-    #[serde(serialize_with = "serialize_cid")]
+    #[serde(serialize_with = "crate::projection::cid_text::serialize")]
     pub cid: Cid,
 }
 

@@ -61,19 +61,12 @@ pub struct VerifyReport {
     /// Graph events checked.
     pub graph_events: u64,
     /// The head CID recomputed from the blocks.
-    #[serde(serialize_with = "serialize_opt_cid")]
+    #[serde(serialize_with = "crate::projection::cid_text::serialize_opt")]
     pub head: Option<Cid>,
     /// The first problem, if any.
     pub problem: Option<Problem>,
     /// Whether the deep checks (`verify --deep`, [`Store::audit`]) ran too.
     pub deep: bool,
-}
-
-fn serialize_opt_cid<S: serde::Serializer>(cid: &Option<Cid>, s: S) -> Result<S::Ok, S::Error> {
-    match cid {
-        Some(c) => s.collect_str(c),
-        None => s.serialize_none(),
-    }
 }
 
 /// The bytes of a stored value, whatever SQL type a tampering hand gave it.

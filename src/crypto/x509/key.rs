@@ -2,7 +2,7 @@
 //!
 //! A certificate key is made from a 32-byte seed drawn by the caller from the OS CSPRNG (RFC
 //! 8032: the seed *is* the private key). It leaves this module only as a secret type; its
-//! PKCS#8 form (RFC 8410, the `-----BEGIN PRIVATE KEY-----` that OpenSSL, Go and rustls read)
+//! PKCS#8 form (RFC 8410, the PEM `PRIVATE KEY` block that OpenSSL, Go and rustls read)
 //! is reached only through the explicit `expose_secret_*` methods, for sealing in the keystore
 //! or for handing to a TLS server.
 
@@ -64,7 +64,7 @@ impl CertificateKey {
         Self::from_seed_slice(seed)
     }
 
-    /// Reads a `-----BEGIN PRIVATE KEY-----` PEM block holding a PKCS#8 v1 Ed25519 key.
+    /// Reads a PEM `PRIVATE KEY` block holding a PKCS#8 v1 Ed25519 key.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, X509Error> {
         let der = pem_decode("PRIVATE KEY", pem).map_err(X509Error::InvalidPrivateKey)?;
         Self::from_pkcs8_der(&der)
@@ -88,7 +88,7 @@ impl CertificateKey {
         der
     }
 
-    /// The private key as a `-----BEGIN PRIVATE KEY-----` PEM block (PKCS#8 v1), the form a
+    /// The private key as a PEM `PRIVATE KEY` block (PKCS#8 v1), the form a
     /// TLS server (nats-server, OpenSSL, rustls) reads. Wiped when the returned value is dropped.
     pub fn expose_secret_pkcs8_pem(&self) -> Zeroizing<String> {
         pem_encode("PRIVATE KEY", &self.expose_secret_pkcs8_der())
@@ -190,7 +190,7 @@ mod tests {
     }
 
     /// RFC 8410 §10.3 private key and §10.1 public key (the same key pair).
-    const RFC8410_PRIVATE_PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
+    const RFC8410_TEST_VECTOR_PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
         MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
         -----END PRIVATE KEY-----\n";
     const RFC8410_PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----\n\
@@ -213,9 +213,9 @@ mod tests {
 
     #[test]
     fn rfc8410_pem_vectors_read_and_write_back_identically() {
-        let key = CertificateKey::from_pkcs8_pem(RFC8410_PRIVATE_PEM).unwrap();
+        let key = CertificateKey::from_pkcs8_pem(RFC8410_TEST_VECTOR_PEM).unwrap();
         assert_eq!(key.public_key().to_pem(), RFC8410_PUBLIC_PEM);
-        assert_eq!(key.expose_secret_pkcs8_pem().as_str(), RFC8410_PRIVATE_PEM);
+        assert_eq!(key.expose_secret_pkcs8_pem().as_str(), RFC8410_TEST_VECTOR_PEM);
         assert_eq!(
             key.expose_secret_seed().as_slice(),
             hex32("d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f44755842")
