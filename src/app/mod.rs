@@ -286,13 +286,16 @@ impl Vault {
         Ok(self.store.keys(owner.map(|o| o.to_string()).as_deref())?)
     }
 
+    /// One key.
+    pub fn key(&self, key: KeyId) -> Result<KeyRow, AppError> {
+        self.store
+            .key(&key.to_string())?
+            .ok_or(AppError::Rejected { index: None, error: crate::domain::DomainError::UnknownKey(key) })
+    }
+
     /// The OpenSSH public key line of a key, with its owner's e-mail address as comment.
     pub fn export_public_key(&self, key: KeyId) -> Result<String, AppError> {
-        let row = self
-            .keys(None)?
-            .into_iter()
-            .find(|k| k.id == key.to_string())
-            .ok_or(AppError::Rejected { index: None, error: crate::domain::DomainError::UnknownKey(key) })?;
+        let row = self.key(key)?;
         Ok(format!("{} {}", row.public_key, row.owner_email))
     }
 

@@ -215,12 +215,17 @@ impl Vault {
         Ok(self.store.pki(&org.to_string())?)
     }
 
+    /// A CA or certificate by id.
+    pub fn pki_entry(&self, id: &str) -> Result<PkiRow, AppError> {
+        self.store.pki_entry(id)?.ok_or_else(|| {
+            AppError::Invalid(format!("no CA or certificate has the id '{}'", crate::domain::excerpt(id)))
+        })
+    }
+
     /// The PEM of a CA's or certificate's certificate, read from its artifact block (whose CID
     /// is checked).
     pub fn pki_pem(&self, id: &str) -> Result<String, AppError> {
-        let entry = self.store.pki_entry(id)?.ok_or_else(|| {
-            AppError::Invalid(format!("no CA or certificate has the id '{}'", crate::domain::excerpt(id)))
-        })?;
+        let entry = self.pki_entry(id)?;
         let corrupt = |what: String| AppError::Store(crate::store::StoreError::Corrupt(what));
         let cid = crate::projection::parse_cid(&entry.certificate)
             .ok_or_else(|| corrupt(format!("certificate {id} has a malformed CID")))?;

@@ -196,8 +196,7 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
             let owner: PersonId = id(owner)?;
             let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
             let (key, receipt) = vault.generate_key(owner, &passphrase)?;
-            let row = vault.keys(Some(owner))?.into_iter().find(|k| k.id == key.to_string());
-            out.key_generated(&key.to_string(), row.as_ref().map_or("", |r| r.fingerprint.as_str()), &receipt);
+            out.key_generated(&key.to_string(), &vault.key(key)?.fingerprint, &receipt);
         }
         Cmd::Key(KeyCmd::List { owner }) => {
             let owner = owner.as_deref().map(id::<PersonId>).transpose()?;
@@ -239,13 +238,7 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
             };
             let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
             let (certificate, receipt) = vault.pki_issue(org, &spec, &passphrase)?;
-            let fingerprint = vault
-                .pki_list(org)?
-                .1
-                .into_iter()
-                .find(|c| c.id == certificate.to_string())
-                .map(|c| c.fingerprint)
-                .unwrap_or_default();
+            let fingerprint = vault.pki_entry(&certificate.to_string())?.fingerprint;
             out.key_generated(&certificate.to_string(), &fingerprint, &receipt);
         }
         Cmd::Pki(PkiCmd::List { org }) => {

@@ -367,12 +367,22 @@ impl Store {
 
     /// Keys, of one owner or of everyone, ordered by owner name and creation.
     pub fn keys(&self, owner: Option<&str>) -> Result<Vec<KeyRow>, StoreError> {
+        self.select_keys(owner, None)
+    }
+
+    /// One key by id.
+    pub fn key(&self, id: &str) -> Result<Option<KeyRow>, StoreError> {
+        Ok(self.select_keys(None, Some(id))?.into_iter().next())
+    }
+
+    fn select_keys(&self, owner: Option<&str>, id: Option<&str>) -> Result<Vec<KeyRow>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT k.id, k.owner_id, p.name, p.email, k.algorithm, k.public_key, k.fingerprint, k.revoked, k.created_at \
-             FROM keys k JOIN people p ON p.id = k.owner_id WHERE ?1 IS NULL OR k.owner_id = ?1 \
+             FROM keys k JOIN people p ON p.id = k.owner_id \
+             WHERE (?1 IS NULL OR k.owner_id = ?1) AND (?2 IS NULL OR k.id = ?2) \
              ORDER BY p.name, k.created_at, k.id",
         )?;
-        let rows = stmt.query_map([owner], |r| {
+        let rows = stmt.query_map([owner, id], |r| {
             let revoked: Option<String> = r.get(7)?;
             Ok(KeyRow {
                 id: r.get(0)?,
