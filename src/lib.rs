@@ -15,3 +15,5 @@ pub mod crypto;
 pub mod domain;
 pub mod projection;
 pub mod store;
+#[cfg(feature = "sync")]
+pub mod sync;

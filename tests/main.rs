@@ -9,6 +9,7 @@ mod crash;
 mod golden;
 mod keys;
 mod keystore;
+mod nats_cli;
 mod nats_jwt;
 mod pki;
 mod readme;

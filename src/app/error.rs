@@ -39,6 +39,9 @@ pub enum AppError {
     /// The OS random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),
+    /// A network operation failed (connection refused, authorization violation, timeout).
+    #[error("{0}")]
+    Network(String),
     /// The vault could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -51,7 +54,9 @@ impl AppError {
             Self::Rejected { error, .. } if error.is_conflict() => ErrorKind::Failed,
             Self::Rejected { .. } | Self::Id(_) | Self::Invalid(_) => ErrorKind::InvalidInput,
             Self::Keystore(KeystoreError::WeakPassphrase(_)) => ErrorKind::InvalidInput,
-            Self::Store(_) | Self::Keystore(_) | Self::NoKeystore | Self::Random(_) => ErrorKind::Failed,
+            Self::Store(_) | Self::Keystore(_) | Self::NoKeystore | Self::Random(_) | Self::Network(_) => {
+                ErrorKind::Failed
+            }
         }
     }
 

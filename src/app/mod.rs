@@ -11,6 +11,8 @@
 //! in.
 
 mod error;
+pub mod files;
+pub mod nats;
 pub mod pki;
 
 use std::path::{Path, PathBuf};
@@ -368,6 +370,20 @@ impl Vault {
             report.deep = true;
         }
         Ok(report)
+    }
+
+    /// An artifact block by the CID text recorded in an event, its CID recomputed.
+    pub(crate) fn checked_artifact(&self, cid_text: &str, what: &str) -> Result<Vec<u8>, AppError> {
+        let cid = crate::projection::parse_cid(cid_text)
+            .ok_or_else(|| StoreError::Corrupt(format!("a {what} has a malformed CID")))?;
+        let bytes = self
+            .store
+            .artifact(&cid)?
+            .ok_or_else(|| StoreError::Corrupt(format!("the {what} block {cid} is missing")))?;
+        if crate::projection::raw_cid_of(&bytes) != cid {
+            return Err(StoreError::Corrupt(format!("the {what} block {cid} does not hash to its CID")).into());
+        }
+        Ok(bytes)
     }
 
     /// The store, for checks that compare read models with the event log.

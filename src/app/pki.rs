@@ -85,7 +85,7 @@ fn san(text: &str) -> Result<SubjectAltName, AppError> {
 }
 
 impl Vault {
-    fn org_name(&self, org: OrgId) -> Result<String, AppError> {
+    pub(super) fn org_name(&self, org: OrgId) -> Result<String, AppError> {
         self.organizations()?
             .into_iter()
             .find(|o| o.id == org.to_string())
@@ -226,14 +226,7 @@ impl Vault {
     /// is checked).
     pub fn pki_pem(&self, id: &str) -> Result<String, AppError> {
         let entry = self.pki_entry(id)?;
-        let corrupt = |what: String| AppError::Store(crate::store::StoreError::Corrupt(what));
-        let cid = crate::projection::parse_cid(&entry.certificate)
-            .ok_or_else(|| corrupt(format!("certificate {id} has a malformed CID")))?;
-        let der =
-            self.store.artifact(&cid)?.ok_or_else(|| corrupt(format!("the certificate block {cid} is missing")))?;
-        if raw_cid_of(&der) != cid {
-            return Err(corrupt(format!("the certificate block {cid} does not hash to its CID")));
-        }
+        let der = self.checked_artifact(&entry.certificate, "certificate")?;
         Ok(certificate_pem(&der))
     }
 }

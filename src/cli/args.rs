@@ -54,6 +54,9 @@ pub enum Cmd {
     /// The organization's X.509 CA hierarchy and certificates
     #[command(subcommand)]
     Pki(PkiCmd),
+    /// The organization's NATS operator, accounts, users, creds and server configuration
+    #[command(subcommand)]
+    Nats(NatsCmd),
     /// List the graph events (the chain), or with --domain the domain events, with their CIDs
     Events {
         /// List domain events instead of graph events
@@ -252,6 +255,88 @@ pub enum PkiCmd {
         /// Write it to this file instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+}
+
+/// `nats` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NatsCmd {
+    /// Create the organization's operator, system account, organization account, one account
+    /// per unit and one user per person (needs the passphrase); refused if already done —
+    /// units and people added later get theirs automatically
+    Bootstrap {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+    },
+    /// List the organization's operator, accounts (with signing keys) and users
+    List {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+    },
+    /// Print the decoded claims of an operator's, account's or user's current JWT (an
+    /// organization's id names its operator)
+    Show {
+        /// The operator's, account's, user's or organization's id
+        #[arg(long)]
+        id: String,
+    },
+    /// Write a user's creds file (JWT and seed; mode 0600; needs the passphrase)
+    Creds {
+        /// The user's id
+        #[arg(long, required_unless_present = "person", conflicts_with = "person")]
+        user: Option<String>,
+        /// Or the id of the person whose user it is
+        #[arg(long)]
+        person: Option<String>,
+        /// The file to write
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Write the nats-server configuration: operator, system account, memory resolver with
+    /// every account preloaded, JetStream
+    ServerConfig {
+        /// The organization's id
+        #[arg(long)]
+        org: String,
+        /// The file to write
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// JetStream's store directory on the server (relative paths are relative to the
+        /// server's working directory)
+        #[arg(long, value_name = "DIR", default_value = "jetstream")]
+        jetstream_dir: String,
+        /// Leave JetStream out of the configuration
+        #[arg(long, conflicts_with = "jetstream_dir")]
+        no_jetstream: bool,
+    },
+    /// Revoke a user: its account JWT is re-issued with the revocation (needs the passphrase)
+    RevokeUser {
+        /// The user's id
+        #[arg(long)]
+        user: String,
+    },
+    /// Connect to a NATS server with a creds file: checks that the server accepts the user,
+    /// that a published message comes back, and reads the account's JetStream limits
+    #[cfg(feature = "sync")]
+    TestConnection {
+        /// The server's URL (nats://host:port)
+        #[arg(long)]
+        server: String,
+        /// The creds file
+        #[arg(long, value_name = "FILE")]
+        creds: PathBuf,
+        /// Seconds to wait for each step
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
+    /// Replace a signing key by a new one and re-issue every JWT it signed; prints what was
+    /// re-issued (needs the passphrase)
+    RotateSigningKey {
+        /// The signing key's public key (O… or A…)
+        #[arg(long)]
+        key: String,
     },
 }
 

@@ -16,10 +16,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Cmd, KeyCmd, OrgCmd, PersonCmd, PkiCmd, RoleCmd, UnitCmd};
+use args::{Cmd, KeyCmd, NatsCmd, OrgCmd, PersonCmd, PkiCmd, RoleCmd, UnitCmd};
 use output::Printer;
 
+use crate::app::files::{PUBLIC_MODE, write_atomically};
 use crate::app::{AppError, ErrorKind, Vault, new_id};
+use crate::crypto::keystore::Passphrase;
 use crate::domain::{Command, OrgId, PersonId, RoleId, UnitId};
 use crate::store::EventQuery;
 
@@ -85,6 +87,27 @@ fn id<T: std::str::FromStr<Err = crate::domain::IdParseError>>(text: &str) -> Re
     Ok(text.parse()?)
 }
 
+/// The passphrase, read only when the commands need it (a unit or person added to an
+/// organization bootstrapped for NATS gets its account or user).
+fn passphrase_if_needed(
+    cli: &Cli,
+    out: &Printer,
+    vault: &Vault,
+    commands: &[Command],
+) -> Result<Option<Passphrase>, AppError> {
+    if vault.needs_passphrase(commands)? {
+        Ok(Some(passphrase::read(&passphrase::Source::current(cli), false, out)?))
+    } else {
+        Ok(None)
+    }
+}
+
+fn write_public(out: &Printer, path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
+    write_atomically(path, bytes, PUBLIC_MODE)?;
+    out.done(&format!("wrote {}", path.display()));
+    Ok(())
+}
+
 fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
     let Some(cmd) = &cli.command else {
         // The GUI will start here; until then, show what the CLI can do.
@@ -96,6 +119,14 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
         let passphrase = passphrase::read(&passphrase::Source::current(cli), true, out)?;
         let vault = Vault::init(&dir, &passphrase)?;
         out.init(&vault);
+        return Ok(EXIT_OK);
+    }
+    #[cfg(feature = "sync")]
+    if let Cmd::Nats(NatsCmd::TestConnection { server, creds, timeout }) = cmd {
+        // Runs on the online machine, which may hold no vault.
+        let check =
+            crate::app::nats::test_connection(server, creds, std::time::Duration::from_secs((*timeout).max(1)))?;
+        out.nats_connection(&check);
         return Ok(EXIT_OK);
     }
     let mut vault = Vault::open(&dir)?;
@@ -128,19 +159,17 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
             };
             let Command::CreateUnit { id: unit, .. } = &command else { unreachable!("built above") };
             let unit = unit.to_string();
-            let receipt = vault.execute(command)?;
+            let passphrase = passphrase_if_needed(cli, out, &vault, std::slice::from_ref(&command))?;
+            let receipt = vault.execute_unlocked(command, passphrase.as_ref())?;
             out.created(&unit, &receipt);
         }
         Cmd::Person(PersonCmd::Add { org, name, email, units }) => {
             let person = PersonId::from_uuid(new_id());
             let units = units.iter().map(|u| id(u)).collect::<Result<Vec<UnitId>, _>>()?;
-            let receipt = vault.execute(Command::AddPerson {
-                id: person,
-                org: id(org)?,
-                name: name.clone(),
-                email: email.clone(),
-                units,
-            })?;
+            let command =
+                Command::AddPerson { id: person, org: id(org)?, name: name.clone(), email: email.clone(), units };
+            let passphrase = passphrase_if_needed(cli, out, &vault, std::slice::from_ref(&command))?;
+            let receipt = vault.execute_unlocked(command, passphrase.as_ref())?;
             out.created(&person.to_string(), &receipt);
         }
         Cmd::Person(PersonCmd::Import { org, file }) => {
@@ -162,8 +191,11 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
                         .map_err(|e| AppError::Invalid(format!("line {}: {e}", row.line)))?,
                 });
             }
+            let passphrase = passphrase_if_needed(cli, out, &vault, &commands)?;
             let receipt = vault
-                .execute_all_with_progress(commands, &mut |done, total| out.progress("importing", done, total))
+                .execute_all_unlocked(commands, passphrase.as_ref(), &mut |done, total| {
+                    out.progress("importing", done, total)
+                })
                 .map_err(|e| match e {
                     AppError::Rejected { index: Some(i), error } => AppError::Invalid(format!(
                         "line {}: {error}; nothing was imported",
@@ -205,11 +237,7 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
         Cmd::Key(KeyCmd::ExportPublic { key, out: file }) => {
             let line = vault.export_public_key(id(key)?)?;
             match file {
-                Some(path) => {
-                    std::fs::write(path, format!("{line}\n"))
-                        .map_err(|e| AppError::Invalid(format!("cannot write {}: {e}", path.display())))?;
-                    out.done(&format!("wrote {}", path.display()));
-                }
+                Some(path) => write_public(out, path, format!("{line}\n").as_bytes())?,
                 None => out.line(&line),
             }
         }
@@ -248,13 +276,46 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
         Cmd::Pki(PkiCmd::Export { id: entry, out: file }) => {
             let pem = vault.pki_pem(entry.trim())?;
             match file {
-                Some(path) => {
-                    std::fs::write(path, &pem)
-                        .map_err(|e| AppError::Invalid(format!("cannot write {}: {e}", path.display())))?;
-                    out.done(&format!("wrote {}", path.display()));
-                }
+                Some(path) => write_public(out, path, pem.as_bytes())?,
                 None => out.line(pem.trim_end()),
             }
+        }
+        Cmd::Nats(NatsCmd::Bootstrap { org }) => {
+            let org: OrgId = id(org)?;
+            let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
+            out.nats_bootstrap(&vault.nats_bootstrap(org, &passphrase)?);
+        }
+        Cmd::Nats(NatsCmd::List { org }) => out.nats_list(&vault.nats_list(id(org)?)?),
+        Cmd::Nats(NatsCmd::Show { id: entity }) => out.nats_jwt(&vault.nats_jwt(entity)?),
+        Cmd::Nats(NatsCmd::Creds { user, person, out: file }) => {
+            let user: crate::domain::NatsUserId = match (user, person) {
+                (Some(user), _) => id(user)?,
+                (None, Some(person)) => vault.nats_user_of_person(id(person)?)?,
+                (None, None) => return Err(AppError::Invalid("give --user ID or --person ID".into())),
+            };
+            let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
+            vault.nats_write_creds(user, &passphrase, file)?;
+            out.done(&format!("wrote {}", file.display()));
+        }
+        Cmd::Nats(NatsCmd::ServerConfig { org, out: file, jetstream_dir, no_jetstream }) => {
+            let jetstream = (!*no_jetstream).then(|| crate::crypto::nats::JetStreamServerConfig {
+                store_dir: jetstream_dir.clone(),
+                ..Default::default()
+            });
+            let config = vault.nats_server_config(id(org)?, jetstream.as_ref())?;
+            write_public(out, file, config.as_bytes())?;
+        }
+        Cmd::Nats(NatsCmd::RevokeUser { user }) => {
+            let user: crate::domain::NatsUserId = id(user)?;
+            let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
+            let receipt = vault.nats_revoke_user(user, &passphrase)?;
+            out.created(&user.to_string(), &receipt);
+        }
+        #[cfg(feature = "sync")]
+        Cmd::Nats(NatsCmd::TestConnection { .. }) => unreachable!("handled above"),
+        Cmd::Nats(NatsCmd::RotateSigningKey { key }) => {
+            let passphrase = passphrase::read(&passphrase::Source::current(cli), false, out)?;
+            out.nats_rotation(&vault.nats_rotate_signing_key(key, &passphrase)?);
         }
         Cmd::Events { domain, after, limit } => {
             let query = EventQuery { after: *after, limit: *limit };

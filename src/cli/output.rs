@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::app::nats::{BootstrapReport, JwtView, NatsTree, RotationReport};
 use crate::app::{Receipt, Vault};
 use crate::crypto::keystore::KdfParams;
 use crate::store::{DomainEventRow, GraphEventRow, KeyRow, OrgSummary, OrgTree, PkiRow, Status, VerifyReport};
@@ -91,16 +92,113 @@ impl Printer {
         }
     }
 
+    /// The people imported (their NATS users, if any, are in the receipt).
     pub fn imported(&self, receipt: &Receipt) {
+        let people = receipt.events.iter().filter(|e| e.event_type == "PersonAdded");
         if self.json {
-            self.json(&json!({ "imported": receipt.events.len(), "receipt": receipt }));
+            self.json(&json!({ "imported": people.count(), "receipt": receipt }));
         } else {
             let mut text = String::new();
-            for event in &receipt.events {
+            for event in people {
                 text.push_str(&format!("{}\n", event.aggregate));
             }
             emit(&text);
         }
+    }
+
+    pub fn nats_bootstrap(&self, report: &BootstrapReport) {
+        if self.json {
+            self.json(report);
+        } else {
+            emit(&format!(
+                "operator {} ({})\n{} accounts, {} users\n",
+                report.operator_key, report.operator, report.accounts, report.users
+            ));
+        }
+    }
+
+    pub fn nats_list(&self, tree: &NatsTree) {
+        if self.json {
+            self.json(tree);
+            return;
+        }
+        let op = &tree.operator;
+        let mut text = format!("operator {}  {}  {}\n", op.id, op.public_key, op.name);
+        for key in &op.signing_keys {
+            text.push_str(&format!("  signing key {key}\n"));
+        }
+        for account in &tree.accounts {
+            let what = if account.system {
+                "system account"
+            } else if account.unit_id.is_some() {
+                "unit account"
+            } else {
+                "organization account"
+            };
+            text.push_str(&format!("{what} {}  {}  {}\n", account.id, account.public_key, account.name));
+            for key in &account.signing_keys {
+                match &key.role {
+                    Some(role) => text.push_str(&format!("  signing key {} (scoped: {role})\n", key.public_key)),
+                    None => text.push_str(&format!("  signing key {}\n", key.public_key)),
+                }
+            }
+            for user in tree.users.iter().filter(|u| u.account_id == account.id) {
+                let revoked = if user.revoked_at.is_some() { "  revoked" } else { "" };
+                text.push_str(&format!("  user {}  {}  {}{revoked}\n", user.id, user.public_key, user.name));
+            }
+        }
+        emit(&text);
+    }
+
+    pub fn nats_jwt(&self, view: &JwtView) {
+        if self.json {
+            self.json(view);
+        } else {
+            let claims = serde_json::to_string_pretty(&view.claims).unwrap_or_default();
+            emit(&format!("{} JWT {}\n{claims}\n", view.kind, view.cid));
+        }
+    }
+
+    #[cfg(feature = "sync")]
+    pub fn nats_connection(&self, check: &crate::sync::ConnectionCheck) {
+        if self.json {
+            self.json(check);
+            return;
+        }
+        let mut text = format!("connected to {} ({}): publish/subscribe OK\n", check.server, check.server_name);
+        match &check.jetstream {
+            Some(js) => {
+                let limit = |n: i64| match n {
+                    n if n < 0 => "unlimited".to_owned(),
+                    n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+                    n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+                    n => format!("{n} bytes"),
+                };
+                text.push_str(&format!(
+                    "JetStream enabled: memory {}, storage {}, {} streams\n",
+                    limit(js.max_memory),
+                    limit(js.max_storage),
+                    js.streams
+                ));
+            }
+            None => text.push_str("JetStream not enabled for this account\n"),
+        }
+        emit(&text);
+    }
+
+    pub fn nats_rotation(&self, report: &RotationReport) {
+        if self.json {
+            self.json(report);
+            return;
+        }
+        let mut text = format!("retired {}\nnew     {}\nre-issued:\n", report.old_key, report.new_key);
+        for r in &report.reissued {
+            text.push_str(&format!("  {} {}  {}  {}\n", r.kind, r.id, r.public_key, r.name));
+        }
+        for user in &report.skipped_revoked {
+            text.push_str(&format!("not re-issued (revoked): user {user}\n"));
+        }
+        emit(&text);
     }
 
     pub fn assigned(&self, receipt: &Receipt) {

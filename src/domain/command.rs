@@ -5,7 +5,8 @@
 //! a UUIDv7), so that `decide` stays pure and the caller knows the id before the command runs.
 
 use super::event::CertificateFacts;
-use super::ids::{CaId, CertificateId, KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{AccountId, CaId, CertificateId, KeyId, NatsUserId, OperatorId, OrgId, PersonId, RoleId, UnitId};
+use super::nats::{NatsOwner, NatsReissued, NatsSigningKey};
 
 /// A request to change the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +111,85 @@ pub enum Command {
         /// The certificate.
         facts: CertificateFacts,
     },
+    /// Record an organization's NATS operator. Like every NATS command, the application layer
+    /// generates the keys (seeds sealed in the keystore) and signs the JWT (an artifact block);
+    /// this records the public facts.
+    CreateNatsOperator {
+        /// The operator's id.
+        id: OperatorId,
+        /// Its organization (not yet bootstrapped).
+        org: OrgId,
+        /// Its name.
+        name: String,
+        /// Its identity public key.
+        public_key: String,
+        /// Its signing keys.
+        signing_keys: Vec<String>,
+        /// Its system account's public key.
+        system_account: String,
+        /// CID of its JWT.
+        jwt: String,
+    },
+    /// Record a NATS account of the organization's operator.
+    CreateNatsAccount {
+        /// The account's id.
+        id: AccountId,
+        /// Its organization (bootstrapped).
+        org: OrgId,
+        /// The unit it serves (none for the system and the organization account).
+        unit: Option<UnitId>,
+        /// Whether it is the system account (whose key the operator names).
+        system: bool,
+        /// Its name.
+        name: String,
+        /// Its identity public key.
+        public_key: String,
+        /// Its signing keys (at least one).
+        signing_keys: Vec<NatsSigningKey>,
+        /// Whether JetStream is enabled.
+        jetstream: bool,
+        /// CID of its JWT.
+        jwt: String,
+    },
+    /// Record a person's NATS user.
+    CreateNatsUser {
+        /// The user's id.
+        id: NatsUserId,
+        /// Its account (not the system account).
+        account: AccountId,
+        /// The person.
+        person: PersonId,
+        /// Its name.
+        name: String,
+        /// Its public key.
+        public_key: String,
+        /// The account signing key that signed it (a current one).
+        signer: String,
+        /// CID of its JWT.
+        jwt: String,
+    },
+    /// Record a user's revocation and its account's re-issued JWT.
+    RevokeNatsUser {
+        /// The user.
+        user: NatsUserId,
+        /// The revocation time written into the account JWT (unix seconds).
+        revoked_at: i64,
+        /// CID of the re-issued account JWT.
+        account_jwt: String,
+    },
+    /// Record a signing key's rotation and the JWTs re-issued for it.
+    RotateNatsSigningKey {
+        /// The organization.
+        org: OrgId,
+        /// The key's owner.
+        owner: NatsOwner,
+        /// The key being retired (a current signing key of the owner).
+        old_key: String,
+        /// Its replacement (same role).
+        new_key: NatsSigningKey,
+        /// The re-issued JWTs.
+        reissued: Vec<NatsReissued>,
+    },
 }
 
 impl Command {
@@ -125,6 +205,11 @@ impl Command {
             Self::RevokeKey { .. } => "RevokeKey",
             Self::InitPki { .. } => "InitPki",
             Self::IssueCertificate { .. } => "IssueCertificate",
+            Self::CreateNatsOperator { .. } => "CreateNatsOperator",
+            Self::CreateNatsAccount { .. } => "CreateNatsAccount",
+            Self::CreateNatsUser { .. } => "CreateNatsUser",
+            Self::RevokeNatsUser { .. } => "RevokeNatsUser",
+            Self::RotateNatsSigningKey { .. } => "RotateNatsSigningKey",
         }
     }
 }

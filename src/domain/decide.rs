@@ -11,7 +11,11 @@ use super::event::{
     CaCreated, CertificateFacts, CertificateIssued, Decided, DomainEvent, KeyGenerated, KeyRevoked,
     OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined, UnitCreated,
 };
-use super::ids::{CaId, KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{AccountId, CaId, KeyId, NatsUserId, OrgId, PersonId, RoleId, UnitId};
+use super::nats::{
+    ExistingNatsAccount, ExistingNatsOperator, ExistingNatsUser, NatsAccountCreated, NatsOperatorCreated, NatsOwner,
+    NatsSigningKeyRotated, NatsUserCreated, NatsUserRevoked, check_jwt_cid, check_nats_key,
+};
 use super::values::Timestamp;
 use super::values::{DomainName, Email, Name};
 
@@ -95,6 +99,20 @@ pub trait DomainView {
     fn serial_taken(&self, ca: CaId, serial: &str) -> Result<bool, Self::Error>;
     /// Whether any aggregate has this id.
     fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, Self::Error>;
+    /// The organization's NATS operator.
+    fn nats_operator(&self, org: OrgId) -> Result<Option<ExistingNatsOperator>, Self::Error>;
+    /// The NATS account with this id.
+    fn nats_account(&self, id: AccountId) -> Result<Option<ExistingNatsAccount>, Self::Error>;
+    /// The (non-system) account serving `unit`, or with `None` the organization account.
+    fn nats_account_of(&self, org: OrgId, unit: Option<UnitId>) -> Result<Option<AccountId>, Self::Error>;
+    /// The NATS user with this id.
+    fn nats_user(&self, id: NatsUserId) -> Result<Option<ExistingNatsUser>, Self::Error>;
+    /// The person's NATS user.
+    fn nats_user_of(&self, person: PersonId) -> Result<Option<NatsUserId>, Self::Error>;
+    /// Whether a NATS public key is recorded (in use or retired).
+    fn nats_key_taken(&self, key: &str) -> Result<bool, Self::Error>;
+    /// Whether a NATS signing key was retired by a rotation.
+    fn nats_key_retired(&self, key: &str) -> Result<bool, Self::Error>;
 }
 
 /// Why `decide` produced no events.
@@ -320,6 +338,245 @@ pub fn decide<V: DomainView>(view: &V, command: &Command) -> Result<Vec<Decided>
                 facts: facts.clone(),
             }))
         }
+        Command::CreateNatsOperator { id, org, name, public_key, signing_keys, system_account, jwt } => {
+            let name = Name::parse("operator name", name)?;
+            require_org(view, *org)?;
+            if ask(view.nats_operator(*org))?.is_some() {
+                return Err(DomainError::NatsBootstrapped(*org).into());
+            }
+            check_nats_key("operator key", public_key, 'O')?;
+            check_nats_key("system account key", system_account, 'A')?;
+            if signing_keys.is_empty() {
+                return Err(DomainError::BadNatsRecord("an operator needs a signing key").into());
+            }
+            for key in signing_keys {
+                check_nats_key("operator signing key", key, 'O')?;
+            }
+            check_jwt_cid(jwt)?;
+            fresh(id.uuid())?;
+            let mut keys: Vec<&str> = vec![public_key, system_account];
+            keys.extend(signing_keys.iter().map(String::as_str));
+            fresh_keys(view, &keys)?;
+            created(DomainEvent::NatsOperatorCreated(NatsOperatorCreated {
+                operator: *id,
+                org: *org,
+                name: name.into_string(),
+                public_key: public_key.clone(),
+                signing_keys: signing_keys.clone(),
+                system_account: system_account.clone(),
+                jwt: jwt.clone(),
+            }))
+        }
+        Command::CreateNatsAccount { id, org, unit, system, name, public_key, signing_keys, jetstream, jwt } => {
+            let name = Name::parse("account name", name)?;
+            require_org(view, *org)?;
+            let operator = ask(view.nats_operator(*org))?.ok_or(DomainError::NatsNotBootstrapped(*org))?;
+            if *system {
+                if unit.is_some() || operator.has_system_account || *public_key != operator.system_account {
+                    return Err(DomainError::BadNatsRecord(
+                        "the system account is the one the operator names, created once, without a unit",
+                    )
+                    .into());
+                }
+            } else {
+                if let Some(unit_id) = unit {
+                    let found = ask(view.unit(*unit_id))?.ok_or(DomainError::UnknownUnit(*unit_id))?;
+                    if found.org != *org {
+                        return Err(DomainError::UnitOfOtherOrganization { unit: *unit_id, org: *org }.into());
+                    }
+                }
+                if let Some(existing) = ask(view.nats_account_of(*org, *unit))? {
+                    return Err(DomainError::NatsAccountExists(existing).into());
+                }
+            }
+            check_nats_key("account key", public_key, 'A')?;
+            if signing_keys.is_empty() {
+                return Err(DomainError::BadNatsRecord("an account needs a signing key").into());
+            }
+            for key in signing_keys {
+                check_nats_key("account signing key", &key.public_key, 'A')?;
+            }
+            check_jwt_cid(jwt)?;
+            fresh(id.uuid())?;
+            let mut keys: Vec<&str> = signing_keys.iter().map(|k| k.public_key.as_str()).collect();
+            if !*system {
+                keys.push(public_key);
+            }
+            fresh_keys(view, &keys)?;
+            created(DomainEvent::NatsAccountCreated(NatsAccountCreated {
+                account: *id,
+                org: *org,
+                operator: operator.id,
+                unit: *unit,
+                system: *system,
+                name: name.into_string(),
+                public_key: public_key.clone(),
+                signing_keys: signing_keys.clone(),
+                jetstream: *jetstream,
+                jwt: jwt.clone(),
+            }))
+        }
+        Command::CreateNatsUser { id, account, person, name, public_key, signer, jwt } => {
+            let name = Name::parse("user name", name)?;
+            let found = ask(view.nats_account(*account))?.ok_or(DomainError::UnknownNatsAccount(*account))?;
+            if found.system {
+                return Err(DomainError::NatsSystemAccount(*account).into());
+            }
+            let owner = ask(view.person(*person))?.ok_or(DomainError::UnknownPerson(*person))?;
+            if owner.org != found.org {
+                return Err(
+                    DomainError::BadNatsRecord("the person and the account belong to different organizations").into()
+                );
+            }
+            if let Some(user) = ask(view.nats_user_of(*person))? {
+                return Err(DomainError::NatsUserExists { person: *person, user }.into());
+            }
+            let role = current_signing_key(view, &found.signing_keys, signer)?;
+            check_nats_key("user key", public_key, 'U')?;
+            check_jwt_cid(jwt)?;
+            fresh(id.uuid())?;
+            fresh_keys(view, &[public_key])?;
+            created(DomainEvent::NatsUserCreated(NatsUserCreated {
+                user: *id,
+                org: found.org,
+                account: *account,
+                person: *person,
+                name: name.into_string(),
+                public_key: public_key.clone(),
+                signer: signer.clone(),
+                role,
+                jwt: jwt.clone(),
+            }))
+        }
+        Command::RevokeNatsUser { user, revoked_at, account_jwt } => {
+            let found = ask(view.nats_user(*user))?.ok_or(DomainError::UnknownNatsUser(*user))?;
+            if found.revoked {
+                return Err(DomainError::NatsUserRevoked(*user).into());
+            }
+            check_jwt_cid(account_jwt)?;
+            Ok(vec![Decided {
+                event: DomainEvent::NatsUserRevoked(NatsUserRevoked {
+                    user: *user,
+                    org: found.org,
+                    account: found.account,
+                    revoked_at: *revoked_at,
+                    account_jwt: account_jwt.clone(),
+                }),
+                version: found.version + 1,
+            }])
+        }
+        Command::RotateNatsSigningKey { org, owner, old_key, new_key, reissued } => {
+            let (current, version, prefix) = match owner {
+                NatsOwner::Operator(id) => {
+                    let operator = ask(view.nats_operator(*org))?.ok_or(DomainError::NatsNotBootstrapped(*org))?;
+                    if operator.id != *id {
+                        return Err(DomainError::BadNatsRecord("the operator is not the organization's").into());
+                    }
+                    let keys = operator.signing_keys.into_iter().map(|k| (k, None)).collect::<Vec<_>>();
+                    (keys, operator.version, 'O')
+                }
+                NatsOwner::Account(id) => {
+                    let account = ask(view.nats_account(*id))?.ok_or(DomainError::UnknownNatsAccount(*id))?;
+                    if account.org != *org {
+                        return Err(DomainError::BadNatsRecord("the account is not the organization's").into());
+                    }
+                    let keys = account.signing_keys.into_iter().map(|k| (k.public_key, k.role)).collect::<Vec<_>>();
+                    (keys, account.version, 'A')
+                }
+            };
+            let Some((_, role)) = current.iter().find(|(k, _)| k == old_key) else {
+                if ask(view.nats_key_retired(old_key))? {
+                    return Err(DomainError::NatsRetiredKey(key_text(old_key)).into());
+                }
+                return Err(DomainError::NatsUnknownSigningKey(key_text(old_key)).into());
+            };
+            if *role != new_key.role {
+                return Err(DomainError::BadNatsRecord("the new signing key must keep the old key's role").into());
+            }
+            check_nats_key("new signing key", &new_key.public_key, prefix)?;
+            fresh_keys(view, &[&new_key.public_key])?;
+            check_reissued(view, *org, *owner, reissued)?;
+            Ok(vec![Decided {
+                event: DomainEvent::NatsSigningKeyRotated(NatsSigningKeyRotated {
+                    org: *org,
+                    owner: *owner,
+                    old_key: old_key.clone(),
+                    new_key: new_key.clone(),
+                    reissued: reissued.clone(),
+                }),
+                version: version + 1,
+            }])
+        }
+    }
+}
+
+/// The JWTs a rotation re-issues: the owner's own first, then only live entities of the same
+/// organization (a revoked user is never re-issued: that would undo its revocation), each once.
+fn check_reissued<V: DomainView>(
+    view: &V,
+    org: OrgId,
+    owner: NatsOwner,
+    reissued: &[super::nats::NatsReissued],
+) -> Result<(), Refusal<V::Error>> {
+    use super::nats::NatsEntity;
+    let owner_entity = match owner {
+        NatsOwner::Operator(id) => NatsEntity::Operator(id),
+        NatsOwner::Account(id) => NatsEntity::Account(id),
+    };
+    if reissued.first().map(|r| r.entity) != Some(owner_entity) {
+        return Err(DomainError::BadNatsRecord("a rotation re-issues its owner's JWT first").into());
+    }
+    for (i, entry) in reissued.iter().enumerate() {
+        check_jwt_cid(&entry.jwt)?;
+        if reissued[..i].iter().any(|r| r.entity == entry.entity) {
+            return Err(DomainError::BadNatsRecord("a JWT is re-issued twice").into());
+        }
+        let same_org = match entry.entity {
+            NatsEntity::Operator(id) => ask(view.nats_operator(org))?.is_some_and(|o| o.id == id),
+            NatsEntity::Account(id) => ask(view.nats_account(id))?.is_some_and(|a| a.org == org),
+            NatsEntity::User(id) => match ask(view.nats_user(id))? {
+                Some(user) if user.revoked => return Err(DomainError::NatsUserRevoked(id).into()),
+                Some(user) => user.org == org,
+                None => false,
+            },
+        };
+        if !same_org {
+            return Err(DomainError::BadNatsRecord("a re-issued JWT is not of an entity of the organization").into());
+        }
+    }
+    Ok(())
+}
+
+/// A key as given, for a message: whole if it looks like a public nkey, else shortened.
+pub(crate) fn key_text(key: &str) -> String {
+    if key.len() <= 64 && key.bytes().all(|c| c.is_ascii_alphanumeric()) {
+        key.to_owned()
+    } else {
+        crate::domain::excerpt(key)
+    }
+}
+
+/// Refuses keys that are recorded already (or repeated within the command).
+fn fresh_keys<V: DomainView>(view: &V, keys: &[&str]) -> Result<(), Refusal<V::Error>> {
+    for (i, key) in keys.iter().enumerate() {
+        if keys[..i].contains(key) || ask(view.nats_key_taken(key))? {
+            return Err(DomainError::NatsKeyTaken((*key).to_owned()).into());
+        }
+    }
+    Ok(())
+}
+
+/// The role of `signer` if it is a current signing key of the account; a retired key or a
+/// stranger is refused.
+fn current_signing_key<V: DomainView>(
+    view: &V,
+    keys: &[super::nats::NatsSigningKey],
+    signer: &str,
+) -> Result<Option<String>, Refusal<V::Error>> {
+    match keys.iter().find(|k| k.public_key == signer) {
+        Some(key) => Ok(key.role.clone()),
+        None if ask(view.nats_key_retired(signer))? => Err(DomainError::NatsRetiredKey(key_text(signer)).into()),
+        None => Err(DomainError::NatsUnknownSigningKey(key_text(signer)).into()),
     }
 }
 

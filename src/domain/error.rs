@@ -3,7 +3,7 @@
 //! Every message says what was wrong and what to do instead; the CLI prints it as is and the
 //! GUI shows it inline, so both say the same thing.
 
-use super::ids::{CaId, KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{AccountId, CaId, KeyId, NatsUserId, OrgId, PersonId, RoleId, UnitId};
 
 /// A command violated a rule of the domain. Nothing was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,6 +149,63 @@ pub enum DomainError {
         /// The serial.
         serial: String,
     },
+    /// The organization has a NATS operator already.
+    #[error(
+        "organization {0} is already bootstrapped for NATS; units and people added since get their accounts and users \
+         automatically (`cim-keys nats list --org {0}`)"
+    )]
+    NatsBootstrapped(OrgId),
+    /// The organization has no NATS operator.
+    #[error("organization {0} is not bootstrapped for NATS; run `cim-keys nats bootstrap --org {0}` first")]
+    NatsNotBootstrapped(OrgId),
+    /// No NATS account has this id.
+    #[error("NATS account {0} does not exist; `cim-keys nats list --org ORG` shows an organization's accounts")]
+    UnknownNatsAccount(AccountId),
+    /// No NATS user has this id.
+    #[error("NATS user {0} does not exist; `cim-keys nats list --org ORG` shows an organization's users")]
+    UnknownNatsUser(NatsUserId),
+    /// The unit (or the organization) has its account already.
+    #[error("NATS account {0} already serves this unit (or the organization)")]
+    NatsAccountExists(AccountId),
+    /// The person has a user already.
+    #[error("person {person} already has NATS user {user}")]
+    NatsUserExists {
+        /// The person.
+        person: PersonId,
+        /// Their user.
+        user: NatsUserId,
+    },
+    /// People's users do not live in the system account.
+    #[error(
+        "NATS account {0} is the system account; people's users live in their unit's or the organization's account"
+    )]
+    NatsSystemAccount(AccountId),
+    /// The user is revoked.
+    #[error("NATS user {0} is revoked; nats-server refuses it, so no creds or new JWT are made for it")]
+    NatsUserRevoked(NatsUserId),
+    /// A retired signing key was asked to sign.
+    #[error("signing key {0} was retired by a rotation and can no longer sign; use the key that replaced it")]
+    NatsRetiredKey(String),
+    /// A key that is not a current signing key of the right owner.
+    #[error(
+        "{0} is not a signing key of this operator or account; `cim-keys nats list --org ORG` shows the signing keys"
+    )]
+    NatsUnknownSigningKey(String),
+    /// A NATS public key is recorded already.
+    #[error("the NATS public key {0} is already recorded")]
+    NatsKeyTaken(String),
+    /// A malformed NATS public key.
+    #[error("the {what} is not a NATS public key of the expected kind")]
+    MalformedNatsKey {
+        /// Which key.
+        what: &'static str,
+    },
+    /// A malformed JWT CID.
+    #[error("a JWT CID is malformed; expected a CIDv1 in base32 (b…)")]
+    MalformedJwtCid,
+    /// The NATS records of a command are inconsistent.
+    #[error("the NATS records are inconsistent: {0}")]
+    BadNatsRecord(&'static str),
     /// A new aggregate was given an id that is already taken.
     #[error("the id {0} is already in use; use a fresh id")]
     IdInUse(uuid::Uuid),

@@ -11,6 +11,9 @@ use uuid::Uuid;
 use super::ids::{
     CaId, CertificateId, CommandId, CorrelationId, DeviceId, EventId, KeyId, OrgId, PersonId, RoleId, UnitId,
 };
+use super::nats::{
+    NatsAccountCreated, NatsOperatorCreated, NatsOwner, NatsSigningKeyRotated, NatsUserCreated, NatsUserRevoked,
+};
 use super::values::Timestamp;
 
 /// Kinds of aggregates.
@@ -30,6 +33,12 @@ pub enum AggregateKind {
     Ca,
     /// [`CertificateId`]
     Certificate,
+    /// [`super::OperatorId`]
+    NatsOperator,
+    /// [`super::AccountId`]
+    NatsAccount,
+    /// [`super::NatsUserId`]
+    NatsUser,
 }
 
 impl AggregateKind {
@@ -43,6 +52,9 @@ impl AggregateKind {
             Self::Key => "key",
             Self::Ca => "ca",
             Self::Certificate => "certificate",
+            Self::NatsOperator => "nats_operator",
+            Self::NatsAccount => "nats_account",
+            Self::NatsUser => "nats_user",
         }
     }
 
@@ -56,6 +68,9 @@ impl AggregateKind {
             "key" => Self::Key,
             "ca" => Self::Ca,
             "certificate" => Self::Certificate,
+            "nats_operator" => Self::NatsOperator,
+            "nats_account" => Self::NatsAccount,
+            "nats_user" => Self::NatsUser,
             _ => return None,
         })
     }
@@ -244,6 +259,16 @@ pub enum DomainEvent {
     CaCreated(CaCreated),
     /// See [`CertificateIssued`].
     CertificateIssued(CertificateIssued),
+    /// See [`NatsOperatorCreated`].
+    NatsOperatorCreated(NatsOperatorCreated),
+    /// See [`NatsAccountCreated`].
+    NatsAccountCreated(NatsAccountCreated),
+    /// See [`NatsUserCreated`].
+    NatsUserCreated(NatsUserCreated),
+    /// See [`NatsUserRevoked`].
+    NatsUserRevoked(NatsUserRevoked),
+    /// See [`NatsSigningKeyRotated`] (an event of the key's owner).
+    NatsSigningKeyRotated(NatsSigningKeyRotated),
 }
 
 impl DomainEvent {
@@ -259,6 +284,11 @@ impl DomainEvent {
             Self::KeyRevoked(_) => "KeyRevoked",
             Self::CaCreated(_) => "CaCreated",
             Self::CertificateIssued(_) => "CertificateIssued",
+            Self::NatsOperatorCreated(_) => "NatsOperatorCreated",
+            Self::NatsAccountCreated(_) => "NatsAccountCreated",
+            Self::NatsUserCreated(_) => "NatsUserCreated",
+            Self::NatsUserRevoked(_) => "NatsUserRevoked",
+            Self::NatsSigningKeyRotated(_) => "NatsSigningKeyRotated",
         }
     }
 
@@ -279,6 +309,14 @@ impl DomainEvent {
             Self::KeyRevoked(e) => (AggregateKind::Key, e.key.uuid()),
             Self::CaCreated(e) => (AggregateKind::Ca, e.ca.uuid()),
             Self::CertificateIssued(e) => (AggregateKind::Certificate, e.certificate.uuid()),
+            Self::NatsOperatorCreated(e) => (AggregateKind::NatsOperator, e.operator.uuid()),
+            Self::NatsAccountCreated(e) => (AggregateKind::NatsAccount, e.account.uuid()),
+            Self::NatsUserCreated(e) => (AggregateKind::NatsUser, e.user.uuid()),
+            Self::NatsUserRevoked(e) => (AggregateKind::NatsUser, e.user.uuid()),
+            Self::NatsSigningKeyRotated(e) => match e.owner {
+                NatsOwner::Operator(id) => (AggregateKind::NatsOperator, id.uuid()),
+                NatsOwner::Account(id) => (AggregateKind::NatsAccount, id.uuid()),
+            },
         }
     }
 
@@ -294,6 +332,11 @@ impl DomainEvent {
             Self::KeyRevoked(e) => e.org,
             Self::CaCreated(e) => e.org,
             Self::CertificateIssued(e) => e.org,
+            Self::NatsOperatorCreated(e) => e.org,
+            Self::NatsAccountCreated(e) => e.org,
+            Self::NatsUserCreated(e) => e.org,
+            Self::NatsUserRevoked(e) => e.org,
+            Self::NatsSigningKeyRotated(e) => e.org,
         }
     }
 }

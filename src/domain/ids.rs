@@ -161,6 +161,21 @@ id_type!(
     "certificate"
 );
 id_type!(
+    /// A NATS operator: the root of an organization's NATS trust chain.
+    OperatorId,
+    "NATS operator"
+);
+id_type!(
+    /// A NATS account: the system account, the organization's account, or a unit's account.
+    AccountId,
+    "NATS account"
+);
+id_type!(
+    /// A NATS user: a person's identity on the NATS servers.
+    NatsUserId,
+    "NATS user"
+);
+id_type!(
     /// A domain event.
     EventId,
     "event"

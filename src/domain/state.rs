@@ -11,7 +11,8 @@ use std::convert::Infallible;
 use super::decide::{DomainView, Existing, ExistingCa, ExistingKey, ExistingUnit};
 use super::event::CertificateFacts;
 use super::event::{DomainEvent, EventEnvelope};
-use super::ids::{CaId, CertificateId, KeyId, OrgId, PersonId, RoleId, UnitId};
+use super::ids::{AccountId, CaId, CertificateId, KeyId, NatsUserId, OperatorId, OrgId, PersonId, RoleId, UnitId};
+use super::nats::{ExistingNatsAccount, ExistingNatsOperator, ExistingNatsUser, NatsEntity, NatsOwner, NatsSigningKey};
 use super::values::name_key;
 
 /// An organization.
@@ -117,6 +118,86 @@ pub struct Certificate {
     pub version: u64,
 }
 
+/// A NATS operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsOperator {
+    /// Organization.
+    pub org: OrgId,
+    /// Name.
+    pub name: String,
+    /// Identity public key.
+    pub public_key: String,
+    /// Current signing keys.
+    pub signing_keys: Vec<String>,
+    /// System account public key.
+    pub system_account: String,
+    /// CID of its current JWT.
+    pub jwt: String,
+    /// Version.
+    pub version: u64,
+}
+
+/// A NATS account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsAccount {
+    /// Organization.
+    pub org: OrgId,
+    /// Operator.
+    pub operator: OperatorId,
+    /// The unit it serves.
+    pub unit: Option<UnitId>,
+    /// Whether it is the system account.
+    pub system: bool,
+    /// Name.
+    pub name: String,
+    /// Identity public key.
+    pub public_key: String,
+    /// Current signing keys.
+    pub signing_keys: Vec<NatsSigningKey>,
+    /// Whether JetStream is enabled.
+    pub jetstream: bool,
+    /// CID of its current JWT.
+    pub jwt: String,
+    /// Version.
+    pub version: u64,
+}
+
+/// A NATS user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsUser {
+    /// Organization.
+    pub org: OrgId,
+    /// Account.
+    pub account: AccountId,
+    /// The person.
+    pub person: PersonId,
+    /// Name.
+    pub name: String,
+    /// Public key.
+    pub public_key: String,
+    /// The signing key that signed its current JWT.
+    pub signer: String,
+    /// The scoped role it was signed under.
+    pub role: Option<String>,
+    /// CID of its current JWT.
+    pub jwt: String,
+    /// When it was revoked (unix seconds).
+    pub revoked_at: Option<i64>,
+    /// Version.
+    pub version: u64,
+}
+
+/// A signing key retired by a rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredNatsKey {
+    /// Organization.
+    pub org: OrgId,
+    /// The operator or account it belonged to.
+    pub owner: NatsOwner,
+    /// Its role, if it was scoped.
+    pub role: Option<String>,
+}
+
 /// All aggregates, by id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
@@ -134,6 +215,14 @@ pub struct State {
     pub cas: BTreeMap<CaId, Ca>,
     /// Leaf certificates.
     pub certificates: BTreeMap<CertificateId, Certificate>,
+    /// NATS operators.
+    pub nats_operators: BTreeMap<OperatorId, NatsOperator>,
+    /// NATS accounts.
+    pub nats_accounts: BTreeMap<AccountId, NatsAccount>,
+    /// NATS users.
+    pub nats_users: BTreeMap<NatsUserId, NatsUser>,
+    /// NATS signing keys retired by rotations, by public key.
+    pub retired_nats_keys: BTreeMap<String, RetiredNatsKey>,
 }
 
 impl State {
@@ -218,6 +307,113 @@ impl State {
                     },
                 );
             }
+            DomainEvent::NatsOperatorCreated(e) => {
+                self.nats_operators.insert(
+                    e.operator,
+                    NatsOperator {
+                        org: e.org,
+                        name: e.name.clone(),
+                        public_key: e.public_key.clone(),
+                        signing_keys: e.signing_keys.clone(),
+                        system_account: e.system_account.clone(),
+                        jwt: e.jwt.clone(),
+                        version,
+                    },
+                );
+            }
+            DomainEvent::NatsAccountCreated(e) => {
+                self.nats_accounts.insert(
+                    e.account,
+                    NatsAccount {
+                        org: e.org,
+                        operator: e.operator,
+                        unit: e.unit,
+                        system: e.system,
+                        name: e.name.clone(),
+                        public_key: e.public_key.clone(),
+                        signing_keys: e.signing_keys.clone(),
+                        jetstream: e.jetstream,
+                        jwt: e.jwt.clone(),
+                        version,
+                    },
+                );
+            }
+            DomainEvent::NatsUserCreated(e) => {
+                self.nats_users.insert(
+                    e.user,
+                    NatsUser {
+                        org: e.org,
+                        account: e.account,
+                        person: e.person,
+                        name: e.name.clone(),
+                        public_key: e.public_key.clone(),
+                        signer: e.signer.clone(),
+                        role: e.role.clone(),
+                        jwt: e.jwt.clone(),
+                        revoked_at: None,
+                        version,
+                    },
+                );
+            }
+            DomainEvent::NatsUserRevoked(e) => {
+                if let Some(user) = self.nats_users.get_mut(&e.user) {
+                    user.revoked_at = Some(e.revoked_at);
+                    user.version = version;
+                }
+                if let Some(account) = self.nats_accounts.get_mut(&e.account) {
+                    account.jwt = e.account_jwt.clone();
+                }
+            }
+            DomainEvent::NatsSigningKeyRotated(e) => {
+                match e.owner {
+                    NatsOwner::Operator(id) => {
+                        if let Some(operator) = self.nats_operators.get_mut(&id) {
+                            for key in &mut operator.signing_keys {
+                                if *key == e.old_key {
+                                    key.clone_from(&e.new_key.public_key);
+                                }
+                            }
+                            operator.version = version;
+                        }
+                    }
+                    NatsOwner::Account(id) => {
+                        if let Some(account) = self.nats_accounts.get_mut(&id) {
+                            for key in &mut account.signing_keys {
+                                if key.public_key == e.old_key {
+                                    *key = e.new_key.clone();
+                                }
+                            }
+                            account.version = version;
+                        }
+                    }
+                }
+                self.retired_nats_keys.insert(
+                    e.old_key.clone(),
+                    RetiredNatsKey { org: e.org, owner: e.owner, role: e.new_key.role.clone() },
+                );
+                for entry in &e.reissued {
+                    match entry.entity {
+                        NatsEntity::Operator(id) => {
+                            if let Some(o) = self.nats_operators.get_mut(&id) {
+                                o.jwt = entry.jwt.clone();
+                            }
+                        }
+                        NatsEntity::Account(id) => {
+                            if let Some(a) = self.nats_accounts.get_mut(&id) {
+                                a.jwt = entry.jwt.clone();
+                            }
+                        }
+                        NatsEntity::User(id) => {
+                            if let Some(u) = self.nats_users.get_mut(&id) {
+                                u.jwt = entry.jwt.clone();
+                                if u.signer == e.old_key {
+                                    u.signer = e.new_key.public_key.clone();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -298,6 +494,62 @@ impl DomainView for State {
             || self.roles.contains_key(&RoleId::from_uuid(id))
             || self.keys.contains_key(&KeyId::from_uuid(id))
             || self.cas.contains_key(&CaId::from_uuid(id))
-            || self.certificates.contains_key(&CertificateId::from_uuid(id)))
+            || self.certificates.contains_key(&CertificateId::from_uuid(id))
+            || self.nats_operators.contains_key(&OperatorId::from_uuid(id))
+            || self.nats_accounts.contains_key(&AccountId::from_uuid(id))
+            || self.nats_users.contains_key(&NatsUserId::from_uuid(id)))
+    }
+
+    fn nats_operator(&self, org: OrgId) -> Result<Option<ExistingNatsOperator>, Infallible> {
+        Ok(self.nats_operators.iter().find(|(_, o)| o.org == org).map(|(id, o)| ExistingNatsOperator {
+            id: *id,
+            signing_keys: o.signing_keys.clone(),
+            system_account: o.system_account.clone(),
+            has_system_account: self.nats_accounts.values().any(|a| a.org == org && a.system),
+            version: o.version,
+        }))
+    }
+
+    fn nats_account(&self, id: AccountId) -> Result<Option<ExistingNatsAccount>, Infallible> {
+        Ok(self.nats_accounts.get(&id).map(|a| ExistingNatsAccount {
+            org: a.org,
+            system: a.system,
+            signing_keys: a.signing_keys.clone(),
+            version: a.version,
+        }))
+    }
+
+    fn nats_account_of(&self, org: OrgId, unit: Option<UnitId>) -> Result<Option<AccountId>, Infallible> {
+        Ok(self.nats_accounts.iter().find(|(_, a)| a.org == org && !a.system && a.unit == unit).map(|(id, _)| *id))
+    }
+
+    fn nats_user(&self, id: NatsUserId) -> Result<Option<ExistingNatsUser>, Infallible> {
+        Ok(self.nats_users.get(&id).map(|u| ExistingNatsUser {
+            org: u.org,
+            account: u.account,
+            revoked: u.revoked_at.is_some(),
+            version: u.version,
+        }))
+    }
+
+    fn nats_user_of(&self, person: PersonId) -> Result<Option<NatsUserId>, Infallible> {
+        Ok(self.nats_users.iter().find(|(_, u)| u.person == person).map(|(id, _)| *id))
+    }
+
+    fn nats_key_taken(&self, key: &str) -> Result<bool, Infallible> {
+        Ok(self.retired_nats_keys.contains_key(key)
+            || self
+                .nats_operators
+                .values()
+                .any(|o| o.public_key == key || o.system_account == key || o.signing_keys.iter().any(|k| k == key))
+            || self
+                .nats_accounts
+                .values()
+                .any(|a| a.public_key == key || a.signing_keys.iter().any(|k| k.public_key == key))
+            || self.nats_users.values().any(|u| u.public_key == key))
+    }
+
+    fn nats_key_retired(&self, key: &str) -> Result<bool, Infallible> {
+        Ok(self.retired_nats_keys.contains_key(key))
     }
 }

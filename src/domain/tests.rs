@@ -504,3 +504,540 @@ fn leaves_come_from_an_intermediate_within_its_validity_with_unique_serials() {
         .when(issue(2, 3, "client", &[], "0A", 2_000, 3_000))
         .then_rejected(DomainError::DuplicateSerial { ca: ca(3), serial: "0A".into() });
 }
+
+fn operator(n: u128) -> OperatorId {
+    OperatorId::from_uuid(Uuid::from_u128(0x8000 + n))
+}
+fn account(n: u128) -> AccountId {
+    AccountId::from_uuid(Uuid::from_u128(0x9000 + n))
+}
+fn nats_user(n: u128) -> NatsUserId {
+    NatsUserId::from_uuid(Uuid::from_u128(0xa000 + n))
+}
+
+/// A well-formed public nkey, distinct per `n` (< 32): the prefix letter and 55 base32
+/// characters.
+fn nkey(prefix: char, n: usize) -> String {
+    format!("{prefix}{}", char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[n]).to_string().repeat(55))
+}
+
+/// A well-formed JWT CID, distinct per `n` (< 26).
+fn jwt(n: u8) -> String {
+    format!("bafkrei{}", char::from(b'a' + n).to_string().repeat(52))
+}
+
+fn plain(key: String) -> NatsSigningKey {
+    NatsSigningKey { public_key: key, role: None }
+}
+
+fn scoped(key: String, role: &str) -> NatsSigningKey {
+    NatsSigningKey { public_key: key, role: Some(role.into()) }
+}
+
+/// Organization 1's operator: identity key O0, signing key O1, system account A0.
+fn create_operator() -> Command {
+    Command::CreateNatsOperator {
+        id: operator(1),
+        org: org(1),
+        name: "Acme".into(),
+        public_key: nkey('O', 0),
+        signing_keys: vec![nkey('O', 1)],
+        system_account: nkey('A', 0),
+        jwt: jwt(0),
+    }
+}
+
+/// An account of organization 1 with identity key `A{key}` (the system account's is A0).
+fn create_account(n: u128, unit_of: Option<u128>, key: usize, signing_keys: Vec<NatsSigningKey>) -> Command {
+    Command::CreateNatsAccount {
+        id: account(n),
+        org: org(1),
+        unit: unit_of.map(unit),
+        system: key == 0,
+        name: format!("Account {n}"),
+        public_key: nkey('A', key),
+        signing_keys,
+        jetstream: key != 0,
+        jwt: jwt(1),
+    }
+}
+
+fn create_user(n: u128, a: u128, p: u128, key: usize, signer: String) -> Command {
+    Command::CreateNatsUser {
+        id: nats_user(n),
+        account: account(a),
+        person: person(p),
+        name: format!("user{n}@acme.example"),
+        public_key: nkey('U', key),
+        signer,
+        jwt: jwt(2),
+    }
+}
+
+fn rotate(owner: NatsOwner, old_key: String, new_key: NatsSigningKey, reissued: Vec<NatsReissued>) -> Command {
+    Command::RotateNatsSigningKey { org: org(1), owner, old_key, new_key, reissued }
+}
+
+fn reissue(entity: NatsEntity, n: u8) -> NatsReissued {
+    NatsReissued { entity, jwt: jwt(n) }
+}
+
+/// The world, with organization 1 bootstrapped (operator 1: key O0, signing key O1; system
+/// account 10: key A0, signing key A1; organization account 1: key A2, signing key A3), an
+/// account for unit 1 (account 2: key A4, plain signing key A5, scoped signing key A6 for
+/// role `ops`), and Ann's user (user 1, key U1) signed by A5.
+fn nats_world() -> Vec<Command> {
+    let mut given = world();
+    given.extend([
+        create_operator(),
+        create_account(10, None, 0, vec![plain(nkey('A', 1))]),
+        create_account(1, None, 2, vec![plain(nkey('A', 3))]),
+        create_account(2, Some(1), 4, vec![plain(nkey('A', 5)), scoped(nkey('A', 6), "ops")]),
+        create_user(1, 2, 1, 1, nkey('A', 5)),
+    ]);
+    given
+}
+
+/// `nats_world` and a second person, Bob, in unit 2 without a user.
+fn nats_world_with_bob() -> Vec<Command> {
+    let mut given = nats_world();
+    given.push(add_person(2, 1, "bob@acme.example", &[2]));
+    given
+}
+
+/// `nats_world` after the rotation of account 2's plain signing key A5 to A7.
+fn nats_world_rotated() -> Vec<Command> {
+    let mut given = nats_world_with_bob();
+    given.push(rotate(
+        NatsOwner::Account(account(2)),
+        nkey('A', 5),
+        plain(nkey('A', 7)),
+        vec![reissue(NatsEntity::Account(account(2)), 10), reissue(NatsEntity::User(nats_user(1)), 11)],
+    ));
+    given
+}
+
+#[test]
+fn a_nats_bootstrap_is_recorded() {
+    Scenario::given(&world()).when(create_operator()).then(&[(
+        DomainEvent::NatsOperatorCreated(NatsOperatorCreated {
+            operator: operator(1),
+            org: org(1),
+            name: "Acme".into(),
+            public_key: nkey('O', 0),
+            signing_keys: vec![nkey('O', 1)],
+            system_account: nkey('A', 0),
+            jwt: jwt(0),
+        }),
+        1,
+    )]);
+    let mut given = world();
+    given.push(create_operator());
+    Scenario::given(&given).when(create_account(10, None, 0, vec![plain(nkey('A', 1))])).then(&[(
+        DomainEvent::NatsAccountCreated(NatsAccountCreated {
+            account: account(10),
+            org: org(1),
+            operator: operator(1),
+            unit: None,
+            system: true,
+            name: "Account 10".into(),
+            public_key: nkey('A', 0),
+            signing_keys: vec![plain(nkey('A', 1))],
+            jetstream: false,
+            jwt: jwt(1),
+        }),
+        1,
+    )]);
+}
+
+#[test]
+fn an_organization_is_bootstrapped_once() {
+    let mut given = world();
+    given.push(create_operator());
+    Scenario::given(&given)
+        .when(Command::CreateNatsOperator {
+            id: operator(2),
+            org: org(1),
+            name: "Acme again".into(),
+            public_key: nkey('O', 7),
+            signing_keys: vec![nkey('O', 8)],
+            system_account: nkey('A', 20),
+            jwt: jwt(3),
+        })
+        .then_rejected(DomainError::NatsBootstrapped(org(1)));
+    Scenario::given(&[]).when(create_operator()).then_rejected(DomainError::UnknownOrganization(org(1)));
+}
+
+#[test]
+fn accounts_need_a_bootstrapped_organization() {
+    Scenario::given(&world())
+        .when(create_account(1, None, 2, vec![plain(nkey('A', 3))]))
+        .then_rejected(DomainError::NatsNotBootstrapped(org(1)));
+}
+
+#[test]
+fn a_unit_and_the_organization_have_one_account_each() {
+    Scenario::given(&nats_world())
+        .when(create_account(3, Some(1), 10, vec![plain(nkey('A', 11))]))
+        .then_rejected(DomainError::NatsAccountExists(account(2)));
+    Scenario::given(&nats_world())
+        .when(create_account(3, None, 10, vec![plain(nkey('A', 11))]))
+        .then_rejected(DomainError::NatsAccountExists(account(1)));
+    // Another unit gets its own.
+    Scenario::given(&nats_world()).when(create_account(3, Some(2), 10, vec![plain(nkey('A', 11))])).then(&[(
+        DomainEvent::NatsAccountCreated(NatsAccountCreated {
+            account: account(3),
+            org: org(1),
+            operator: operator(1),
+            unit: Some(unit(2)),
+            system: false,
+            name: "Account 3".into(),
+            public_key: nkey('A', 10),
+            signing_keys: vec![plain(nkey('A', 11))],
+            jetstream: true,
+            jwt: jwt(1),
+        }),
+        1,
+    )]);
+    // A unit of another organization is refused.
+    Scenario::given(&nats_world())
+        .when(create_account(3, Some(9), 10, vec![plain(nkey('A', 11))]))
+        .then_rejected(DomainError::UnitOfOtherOrganization { unit: unit(9), org: org(1) });
+}
+
+#[test]
+fn the_system_account_is_the_one_the_operator_names_created_once() {
+    let why = "the system account is the one the operator names, created once, without a unit";
+    let mut given = world();
+    given.push(create_operator());
+    // Another key than the operator's system account.
+    let mut other = create_account(10, None, 0, vec![plain(nkey('A', 1))]);
+    if let Command::CreateNatsAccount { public_key, .. } = &mut other {
+        *public_key = nkey('A', 12);
+    }
+    Scenario::given(&given).when(other).then_rejected(DomainError::BadNatsRecord(why));
+    // With a unit.
+    Scenario::given(&given)
+        .when(create_account(10, Some(1), 0, vec![plain(nkey('A', 1))]))
+        .then_rejected(DomainError::BadNatsRecord(why));
+    // Twice.
+    Scenario::given(&nats_world())
+        .when(create_account(11, None, 0, vec![plain(nkey('A', 12))]))
+        .then_rejected(DomainError::BadNatsRecord(why));
+}
+
+#[test]
+fn a_user_is_signed_by_a_current_signing_key_of_its_account() {
+    // A scoped key records its role.
+    Scenario::given(&nats_world_with_bob()).when(create_user(2, 2, 2, 2, nkey('A', 6))).then(&[(
+        DomainEvent::NatsUserCreated(NatsUserCreated {
+            user: nats_user(2),
+            org: org(1),
+            account: account(2),
+            person: person(2),
+            name: "user2@acme.example".into(),
+            public_key: nkey('U', 2),
+            signer: nkey('A', 6),
+            role: Some("ops".into()),
+            jwt: jwt(2),
+        }),
+        1,
+    )]);
+    // A key of another account, and a key of no account.
+    for stranger in [nkey('A', 3), nkey('A', 20)] {
+        Scenario::given(&nats_world_with_bob())
+            .when(create_user(2, 2, 2, 2, stranger.clone()))
+            .then_rejected(DomainError::NatsUnknownSigningKey(stranger.clone()));
+    }
+}
+
+#[test]
+fn people_have_no_users_in_the_system_account() {
+    Scenario::given(&nats_world_with_bob())
+        .when(create_user(2, 10, 2, 2, nkey('A', 1)))
+        .then_rejected(DomainError::NatsSystemAccount(account(10)));
+}
+
+#[test]
+fn a_person_has_one_user() {
+    Scenario::given(&nats_world())
+        .when(create_user(2, 1, 1, 2, nkey('A', 3)))
+        .then_rejected(DomainError::NatsUserExists { person: person(1), user: nats_user(1) });
+}
+
+#[test]
+fn users_need_an_existing_account_and_a_person_of_its_organization() {
+    Scenario::given(&nats_world_with_bob())
+        .when(create_user(2, 7, 2, 2, nkey('A', 5)))
+        .then_rejected(DomainError::UnknownNatsAccount(account(7)));
+    let mut given = nats_world();
+    given.push(add_person(6, 2, "gil@globex.example", &[9]));
+    Scenario::given(&given)
+        .when(create_user(2, 2, 6, 2, nkey('A', 5)))
+        .then_rejected(DomainError::BadNatsRecord("the person and the account belong to different organizations"));
+}
+
+#[test]
+fn a_retired_key_signs_no_more_users() {
+    Scenario::given(&nats_world_rotated())
+        .when(create_user(2, 2, 2, 2, nkey('A', 5)))
+        .then_rejected(DomainError::NatsRetiredKey(nkey('A', 5)));
+    // Its replacement does.
+    Scenario::given(&nats_world_rotated()).when(create_user(2, 2, 2, 2, nkey('A', 7))).then(&[(
+        DomainEvent::NatsUserCreated(NatsUserCreated {
+            user: nats_user(2),
+            org: org(1),
+            account: account(2),
+            person: person(2),
+            name: "user2@acme.example".into(),
+            public_key: nkey('U', 2),
+            signer: nkey('A', 7),
+            role: None,
+            jwt: jwt(2),
+        }),
+        1,
+    )]);
+}
+
+#[test]
+fn a_user_is_revoked_once() {
+    let revoke = |n: u8| Command::RevokeNatsUser { user: nats_user(1), revoked_at: 1_800_000_000, account_jwt: jwt(n) };
+    Scenario::given(&nats_world()).when(revoke(4)).then(&[(
+        DomainEvent::NatsUserRevoked(NatsUserRevoked {
+            user: nats_user(1),
+            org: org(1),
+            account: account(2),
+            revoked_at: 1_800_000_000,
+            account_jwt: jwt(4),
+        }),
+        2,
+    )]);
+    let mut given = nats_world();
+    given.push(revoke(4));
+    Scenario::given(&given).when(revoke(5)).then_rejected(DomainError::NatsUserRevoked(nats_user(1)));
+    Scenario::given(&world()).when(revoke(4)).then_rejected(DomainError::UnknownNatsUser(nats_user(1)));
+}
+
+#[test]
+fn a_rotation_replaces_a_current_key_by_a_fresh_one_of_the_same_role() {
+    let reissued = vec![reissue(NatsEntity::Account(account(2)), 10), reissue(NatsEntity::User(nats_user(1)), 11)];
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Account(account(2)), nkey('A', 5), plain(nkey('A', 7)), reissued.clone()))
+        .then(&[(
+            DomainEvent::NatsSigningKeyRotated(NatsSigningKeyRotated {
+                org: org(1),
+                owner: NatsOwner::Account(account(2)),
+                old_key: nkey('A', 5),
+                new_key: plain(nkey('A', 7)),
+                reissued,
+            }),
+            2,
+        )]);
+    // An operator's signing key, re-issuing the accounts it signed.
+    let reissued = vec![reissue(NatsEntity::Operator(operator(1)), 12), reissue(NatsEntity::Account(account(1)), 13)];
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Operator(operator(1)), nkey('O', 1), plain(nkey('O', 2)), reissued.clone()))
+        .then(&[(
+            DomainEvent::NatsSigningKeyRotated(NatsSigningKeyRotated {
+                org: org(1),
+                owner: NatsOwner::Operator(operator(1)),
+                old_key: nkey('O', 1),
+                new_key: plain(nkey('O', 2)),
+                reissued,
+            }),
+            2,
+        )]);
+    // The role is kept.
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Account(account(2)), nkey('A', 6), plain(nkey('A', 7)), vec![]))
+        .then_rejected(DomainError::BadNatsRecord("the new signing key must keep the old key's role"));
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Account(account(2)), nkey('A', 5), scoped(nkey('A', 7), "ops"), vec![]))
+        .then_rejected(DomainError::BadNatsRecord("the new signing key must keep the old key's role"));
+    // Only a key of the owner.
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Account(account(2)), nkey('A', 3), plain(nkey('A', 7)), vec![]))
+        .then_rejected(DomainError::NatsUnknownSigningKey(nkey('A', 3)));
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Account(account(7)), nkey('A', 5), plain(nkey('A', 7)), vec![]))
+        .then_rejected(DomainError::UnknownNatsAccount(account(7)));
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Operator(operator(7)), nkey('O', 1), plain(nkey('O', 2)), vec![]))
+        .then_rejected(DomainError::BadNatsRecord("the operator is not the organization's"));
+}
+
+#[test]
+fn a_retired_key_is_not_rotated_again() {
+    Scenario::given(&nats_world_rotated())
+        .when(rotate(NatsOwner::Account(account(2)), nkey('A', 5), plain(nkey('A', 8)), vec![]))
+        .then_rejected(DomainError::NatsRetiredKey(nkey('A', 5)));
+}
+
+#[test]
+fn nats_keys_and_jwt_cids_must_be_well_formed() {
+    let malformed = |what| DomainError::MalformedNatsKey { what };
+    let operator_with =
+        |public_key: String, signing_key: String, system_account: String, cid: String| Command::CreateNatsOperator {
+            id: operator(1),
+            org: org(1),
+            name: "Acme".into(),
+            public_key,
+            signing_keys: vec![signing_key],
+            system_account,
+            jwt: cid,
+        };
+    let (o0, o1, a0) = (nkey('O', 0), nkey('O', 1), nkey('A', 0));
+    for (command, error) in [
+        (operator_with(nkey('A', 9), o1.clone(), a0.clone(), jwt(0)), malformed("operator key")),
+        (operator_with(o0[..55].to_owned(), o1.clone(), a0.clone(), jwt(0)), malformed("operator key")),
+        (operator_with(o0.to_lowercase(), o1.clone(), a0.clone(), jwt(0)), malformed("operator key")),
+        (operator_with(o0.replace('A', "1"), o1.clone(), a0.clone(), jwt(0)), malformed("operator key")),
+        (operator_with(o0.clone(), o1.clone(), nkey('U', 0), jwt(0)), malformed("system account key")),
+        (operator_with(o0.clone(), format!("{o1}A"), a0.clone(), jwt(0)), malformed("operator signing key")),
+        (operator_with(o0.clone(), o1.clone(), a0.clone(), "QmNotACidV1".into()), DomainError::MalformedJwtCid),
+        (operator_with(o0.clone(), o1.clone(), a0.clone(), "bafkrei".into()), DomainError::MalformedJwtCid),
+        (operator_with(o0.clone(), o1.clone(), a0.clone(), "bafkreiABC123xyz".into()), DomainError::MalformedJwtCid),
+    ] {
+        Scenario::given(&world()).when(command).then_rejected(error);
+    }
+    Scenario::given(&nats_world())
+        .when(create_account(3, Some(2), 10, vec![plain(nkey('O', 11))]))
+        .then_rejected(malformed("account signing key"));
+    let mut user = create_user(2, 2, 2, 2, nkey('A', 5));
+    if let Command::CreateNatsUser { public_key, .. } = &mut user {
+        *public_key = nkey('A', 20);
+    }
+    Scenario::given(&nats_world_with_bob()).when(user).then_rejected(malformed("user key"));
+    let mut user = create_user(2, 2, 2, 2, nkey('A', 5));
+    if let Command::CreateNatsUser { jwt, .. } = &mut user {
+        *jwt = "not a cid".into();
+    }
+    Scenario::given(&nats_world_with_bob()).when(user).then_rejected(DomainError::MalformedJwtCid);
+    Scenario::given(&nats_world())
+        .when(Command::RevokeNatsUser { user: nats_user(1), revoked_at: 1, account_jwt: "bafy".into() })
+        .then_rejected(DomainError::MalformedJwtCid);
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Operator(operator(1)), nkey('O', 1), plain(nkey('A', 20)), vec![]))
+        .then_rejected(malformed("new signing key"));
+    Scenario::given(&nats_world())
+        .when(rotate(
+            NatsOwner::Account(account(2)),
+            nkey('A', 5),
+            plain(nkey('A', 7)),
+            vec![NatsReissued { entity: NatsEntity::Account(account(2)), jwt: "B".repeat(59) }],
+        ))
+        .then_rejected(DomainError::MalformedJwtCid);
+}
+
+#[test]
+fn a_nats_public_key_is_recorded_once() {
+    let taken = |n: usize| DomainError::NatsKeyTaken(nkey('A', n));
+    // An account key that is a signing key already, a signing key that is an account key.
+    Scenario::given(&nats_world())
+        .when(create_account(3, Some(2), 5, vec![plain(nkey('A', 11))]))
+        .then_rejected(taken(5));
+    Scenario::given(&nats_world())
+        .when(create_account(3, Some(2), 10, vec![plain(nkey('A', 2))]))
+        .then_rejected(taken(2));
+    // The same key twice in one command.
+    Scenario::given(&nats_world())
+        .when(create_account(3, Some(2), 10, vec![plain(nkey('A', 11)), scoped(nkey('A', 11), "ops")]))
+        .then_rejected(taken(11));
+    Scenario::given(&nats_world())
+        .when(create_account(3, Some(2), 10, vec![plain(nkey('A', 10))]))
+        .then_rejected(taken(10));
+    // The system account's key is only ever the system account's.
+    Scenario::given(&nats_world()).when(create_account(3, Some(2), 0, vec![plain(nkey('A', 11))])).then_rejected(
+        DomainError::BadNatsRecord("the system account is the one the operator names, created once, without a unit"),
+    );
+    // A user key taken by another user.
+    Scenario::given(&nats_world_with_bob())
+        .when(create_user(2, 2, 2, 1, nkey('A', 5)))
+        .then_rejected(DomainError::NatsKeyTaken(nkey('U', 1)));
+    // A rotation to a key in use, or to a retired one.
+    Scenario::given(&nats_world())
+        .when(rotate(NatsOwner::Account(account(2)), nkey('A', 5), plain(nkey('A', 3)), vec![]))
+        .then_rejected(taken(3));
+    Scenario::given(&nats_world_rotated())
+        .when(rotate(NatsOwner::Account(account(2)), nkey('A', 7), plain(nkey('A', 5)), vec![]))
+        .then_rejected(taken(5));
+    // An operator that names one key twice.
+    Scenario::given(&world())
+        .when(Command::CreateNatsOperator {
+            id: operator(1),
+            org: org(1),
+            name: "Acme".into(),
+            public_key: nkey('O', 0),
+            signing_keys: vec![nkey('O', 0)],
+            system_account: nkey('A', 0),
+            jwt: jwt(0),
+        })
+        .then_rejected(DomainError::NatsKeyTaken(nkey('O', 0)));
+    // Another organization's keys are taken too.
+    let mut given = nats_world();
+    given.push(Command::CreateNatsOperator {
+        id: operator(2),
+        org: org(2),
+        name: "Globex".into(),
+        public_key: nkey('O', 20),
+        signing_keys: vec![nkey('O', 21)],
+        system_account: nkey('A', 20),
+        jwt: jwt(0),
+    });
+    Scenario::given(&given)
+        .when(Command::CreateNatsAccount {
+            id: account(20),
+            org: org(2),
+            unit: Some(unit(9)),
+            system: false,
+            name: "Sales".into(),
+            public_key: nkey('A', 4),
+            signing_keys: vec![plain(nkey('A', 21))],
+            jetstream: true,
+            jwt: jwt(1),
+        })
+        .then_rejected(taken(4));
+}
+
+#[test]
+fn evolving_a_rotation_updates_keys_jwts_and_signers() {
+    let mut b = fixtures::HistoryBuilder::new();
+    for command in nats_world_rotated() {
+        b.run(&command).unwrap_or_else(|e| panic!("{command:?} failed: {e}"));
+    }
+    let state = b.state();
+    let account2 = &state.nats_accounts[&account(2)];
+    assert_eq!(account2.signing_keys, vec![plain(nkey('A', 7)), scoped(nkey('A', 6), "ops")]);
+    assert_eq!(account2.jwt, jwt(10));
+    assert_eq!(account2.version, 2);
+    let user = &state.nats_users[&nats_user(1)];
+    assert_eq!((user.signer.clone(), user.jwt.clone(), user.version), (nkey('A', 7), jwt(11), 1));
+    assert_eq!(
+        state.retired_nats_keys.get(&nkey('A', 5)),
+        Some(&RetiredNatsKey { org: org(1), owner: NatsOwner::Account(account(2)), role: None })
+    );
+    // Untouched: the other accounts and the operator.
+    assert_eq!(state.nats_accounts[&account(1)].jwt, jwt(1));
+    assert_eq!(state.nats_operators[&operator(1)].signing_keys, vec![nkey('O', 1)]);
+
+    // An operator rotation re-issuing an account; a revocation re-issuing the user's account.
+    b.run(&rotate(
+        NatsOwner::Operator(operator(1)),
+        nkey('O', 1),
+        plain(nkey('O', 2)),
+        vec![reissue(NatsEntity::Operator(operator(1)), 12), reissue(NatsEntity::Account(account(1)), 13)],
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    b.run(&Command::RevokeNatsUser { user: nats_user(1), revoked_at: 1_800_000_000, account_jwt: jwt(14) })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let state = b.state();
+    let operator1 = &state.nats_operators[&operator(1)];
+    assert_eq!(
+        (operator1.signing_keys.clone(), operator1.jwt.clone(), operator1.version),
+        (vec![nkey('O', 2)], jwt(12), 2)
+    );
+    assert_eq!(state.nats_accounts[&account(1)].jwt, jwt(13));
+    assert_eq!(state.nats_accounts[&account(2)].jwt, jwt(14));
+    assert_eq!(state.nats_users[&nats_user(1)].revoked_at, Some(1_800_000_000));
+    assert!(state.retired_nats_keys.contains_key(&nkey('O', 1)));
+}

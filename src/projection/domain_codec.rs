@@ -81,6 +81,11 @@ pub fn encode_domain_event(envelope: &EventEnvelope) -> Result<Block, CodecError
         DomainEvent::KeyRevoked(d) => wire(envelope, d),
         DomainEvent::CaCreated(d) => wire(envelope, d),
         DomainEvent::CertificateIssued(d) => wire(envelope, d),
+        DomainEvent::NatsOperatorCreated(d) => wire(envelope, d),
+        DomainEvent::NatsAccountCreated(d) => wire(envelope, d),
+        DomainEvent::NatsUserCreated(d) => wire(envelope, d),
+        DomainEvent::NatsUserRevoked(d) => wire(envelope, d),
+        DomainEvent::NatsSigningKeyRotated(d) => wire(envelope, d),
     }?;
     Ok(Block::new(bytes))
 }
@@ -121,6 +126,11 @@ pub fn decode_domain_event(bytes: &[u8]) -> Result<EventEnvelope, CodecError> {
         ("KeyRevoked", 1) => typed(bytes, DomainEvent::KeyRevoked),
         ("CaCreated", 1) => typed(bytes, DomainEvent::CaCreated),
         ("CertificateIssued", 1) => typed(bytes, DomainEvent::CertificateIssued),
+        ("NatsOperatorCreated", 1) => typed(bytes, DomainEvent::NatsOperatorCreated),
+        ("NatsAccountCreated", 1) => typed(bytes, DomainEvent::NatsAccountCreated),
+        ("NatsUserCreated", 1) => typed(bytes, DomainEvent::NatsUserCreated),
+        ("NatsUserRevoked", 1) => typed(bytes, DomainEvent::NatsUserRevoked),
+        ("NatsSigningKeyRotated", 1) => typed(bytes, DomainEvent::NatsSigningKeyRotated),
         (name, schema) => {
             Err(CodecError::UnknownType { what: WHAT, name: crate::domain::excerpt(name), schema: Some(schema) })
         }

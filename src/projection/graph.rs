@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use super::graph_event::{GraphEvent, GraphPayload, Properties, relation};
-use crate::domain::{OrgId, State};
+use super::projector::{flag, owner_node, signing_key_node, signing_key_properties};
+use crate::domain::{NatsSigningKey, OrgId, State};
 
 /// The property a revoked entity carries in the folded graph: the revocation reason.
 pub const REVOKED: &str = "revoked";
@@ -19,7 +20,7 @@ pub const REVOKED: &str = "revoked";
 pub struct Node {
     /// Its bounded context.
     pub context: OrgId,
-    /// Its type (`organizational_unit`, `person`, `role`).
+    /// Its type (`organizational_unit`, `person`, `role`, `nats_account`, ...).
     pub kind: String,
     /// Its properties.
     pub properties: Properties,
@@ -148,6 +149,63 @@ impl Graph {
             let props = super::projector::certificate_properties(&cert.facts, Some((&cert.profile, &cert.names)));
             graph.nodes.insert(id.uuid(), Node { context: cert.org, kind: "certificate".into(), properties: props });
             graph.edges.insert(edge(id.uuid(), relation::ISSUED_BY, cert.ca.uuid()));
+        }
+        let mut signing_key = |context: OrgId, owner: Uuid, key: &NatsSigningKey, retired: bool| {
+            let node = signing_key_node(&key.public_key);
+            let mut props = signing_key_properties(key);
+            if retired {
+                props.insert(REVOKED.to_owned(), "rotated".to_owned());
+            }
+            graph.nodes.insert(node, Node { context, kind: "nats_signing_key".into(), properties: props });
+            graph.edges.insert(edge(owner, relation::OWNS_KEY, node));
+        };
+        for (id, operator) in &state.nats_operators {
+            for key in &operator.signing_keys {
+                let key = NatsSigningKey { public_key: key.clone(), role: None };
+                signing_key(operator.org, id.uuid(), &key, false);
+            }
+        }
+        for (id, account) in &state.nats_accounts {
+            for key in &account.signing_keys {
+                signing_key(account.org, id.uuid(), key, false);
+            }
+        }
+        for (public_key, retired) in &state.retired_nats_keys {
+            let key = NatsSigningKey { public_key: public_key.clone(), role: retired.role.clone() };
+            signing_key(retired.org, owner_node(retired.owner), &key, true);
+        }
+        for (id, operator) in &state.nats_operators {
+            let mut props = name(&operator.name);
+            props.insert("public_key".to_owned(), operator.public_key.clone());
+            props.insert("system_account".to_owned(), operator.system_account.clone());
+            graph
+                .nodes
+                .insert(id.uuid(), Node { context: operator.org, kind: "nats_operator".into(), properties: props });
+            graph.edges.insert(edge(id.uuid(), relation::PART_OF, operator.org.uuid()));
+        }
+        for (id, account) in &state.nats_accounts {
+            let mut props = name(&account.name);
+            props.insert("public_key".to_owned(), account.public_key.clone());
+            props.insert("system".to_owned(), flag(account.system));
+            props.insert("jetstream".to_owned(), flag(account.jetstream));
+            graph
+                .nodes
+                .insert(id.uuid(), Node { context: account.org, kind: "nats_account".into(), properties: props });
+            graph.edges.insert(edge(id.uuid(), relation::SIGNED_BY, account.operator.uuid()));
+            if let Some(unit) = account.unit {
+                graph.edges.insert(edge(id.uuid(), relation::PART_OF, unit.uuid()));
+            }
+        }
+        for (id, user) in &state.nats_users {
+            let mut props = name(&user.name);
+            props.insert("public_key".to_owned(), user.public_key.clone());
+            if user.revoked_at.is_some() {
+                props.insert(REVOKED.to_owned(), "revoked".to_owned());
+            }
+            graph.nodes.insert(id.uuid(), Node { context: user.org, kind: "nats_user".into(), properties: props });
+            graph.edges.insert(edge(id.uuid(), relation::MEMBER_OF, user.account.uuid()));
+            graph.edges.insert(edge(id.uuid(), relation::SIGNED_BY, user.account.uuid()));
+            graph.edges.insert(edge(user.person.uuid(), relation::OWNS_KEY, id.uuid()));
         }
         for (id, role) in &state.roles {
             graph

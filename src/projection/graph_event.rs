@@ -26,16 +26,21 @@ const WHAT: &str = "graph event block";
 
 /// Relationship names used by the projection.
 pub mod relation {
-    /// A unit is part of its parent unit, or of the organization for a top-level unit.
+    /// A unit is part of its parent unit, or of the organization for a top-level unit; a NATS
+    /// operator is part of its organization, a unit's NATS account part of the unit.
     pub const PART_OF: &str = "part_of";
-    /// A person is a member of a unit.
+    /// A person is a member of a unit; a NATS user is a member of its account.
     pub const MEMBER_OF: &str = "member_of";
     /// A person holds a role.
     pub const HAS_ROLE: &str = "has_role";
-    /// A person owns a key.
+    /// A person owns a key (an identity key, or their NATS user); a NATS operator or account
+    /// owns its signing keys.
     pub const OWNS_KEY: &str = "owns_key";
     /// A certificate (or intermediate CA) was issued by a CA.
     pub const ISSUED_BY: &str = "issued_by";
+    /// A NATS account's JWT is signed by its operator, a NATS user's by its account (by one of
+    /// their signing keys; which one is not part of the graph).
+    pub const SIGNED_BY: &str = "signed_by";
 }
 
 /// Properties of a node: text by text key.

@@ -2,7 +2,8 @@
 //!
 //! * [`codec`]: canonical DAG-CBOR and CIDv1 (dag-cbor, sha2-256);
 //! * [`encode_domain_event`]: the block form of a domain event;
-//! * [`GraphProjector`]: lifts each domain event into graph events of the CIM vocabulary;
+//! * [`GraphProjector`]: lifts each domain event into graph events of the CIM vocabulary
+//!   ([`signing_key_node`] names the nodes of NATS signing keys);
 //! * [`Chain`]: links each graph event block to the previous one, so the head CID commits to
 //!   the whole history; [`check_link`] verifies a stored block;
 //! * [`Graph`]: the graph the events describe, for consumers and for the faithfulness law.
@@ -26,7 +27,7 @@ pub use graph_event::{
     AggregateAdded, BoundedContextCreated, ConceptDefined, EntityAdded, EntityRevoked, GRAPH_EVENT_FORMAT, GraphEvent,
     GraphPayload, LinkedGraphEvent, Links, Properties, RelationshipEstablished, relation,
 };
-pub use projector::{GraphProjector, Lifted, graph_event_id};
+pub use projector::{GraphProjector, Lifted, NATS_SIGNING_KEY_NAMESPACE, graph_event_id, signing_key_node};
 
 pub use cid::Cid;
 

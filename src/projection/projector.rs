@@ -11,6 +11,21 @@
 //! | `KeyRevoked`          | `EntityRevoked`                                                       |
 //! | `CaCreated`           | `EntityAdded(root_ca / intermediate_ca)`, for an intermediate `RelationshipEstablished(issued_by)` to the root |
 //! | `CertificateIssued`   | `EntityAdded(certificate)`, `RelationshipEstablished(issued_by)` to the CA |
+//! | `NatsOperatorCreated` | `AggregateAdded(nats_operator)`, `RelationshipEstablished(part_of → organization)`, per signing key `EntityAdded(nats_signing_key)` and `RelationshipEstablished(owns_key)` from the operator |
+//! | `NatsAccountCreated`  | `AggregateAdded(nats_account)`, `RelationshipEstablished(signed_by → operator)`, for a unit's account `RelationshipEstablished(part_of → unit)`, per signing key `EntityAdded(nats_signing_key)` and `RelationshipEstablished(owns_key)` from the account |
+//! | `NatsUserCreated`     | `AggregateAdded(nats_user)`, `RelationshipEstablished(member_of → account)`, `RelationshipEstablished(signed_by → account)`, `RelationshipEstablished(owns_key)` from the person |
+//! | `NatsUserRevoked`     | `EntityRevoked(user, "revoked")`                                      |
+//! | `NatsSigningKeyRotated` | `EntityRevoked(old key, "rotated")`, `EntityAdded(nats_signing_key)` for the new key, `RelationshipEstablished(owns_key)` from the owner |
+//!
+//! Properties: an operator has `name`, `public_key`, `system_account`; an account `name`,
+//! `public_key`, `system` and `jetstream` (`"true"` / `"false"`); a user `name`, `public_key`;
+//! a signing key `public_key` and, for a scoped key, `role`. A signing key's node id is
+//! [`signing_key_node`] of its public key, so the rotation that retires it can name it.
+//!
+//! JWT CIDs and a user's signing key are deliberately not graph properties: they change each
+//! time a JWT is re-issued (revocation, rotation), and the vocabulary has no property update.
+//! The graph records who signs whom (`signed_by`) and which keys exist and are retired; the
+//! current JWTs are read from the domain state.
 //!
 //! Laws (property-tested in `projection::tests`): deterministic; a functor (the projection of
 //! a concatenation is the concatenation of projections, the empty history projects to
@@ -27,7 +42,18 @@ use super::graph_event::{
     AggregateAdded, BoundedContextCreated, ConceptDefined, EntityAdded, EntityRevoked, GraphEvent, GraphPayload,
     Properties, RelationshipEstablished, relation,
 };
-use crate::domain::{CertificateFacts, DomainEvent, EventEnvelope, EventId};
+use crate::domain::{CertificateFacts, DomainEvent, EventEnvelope, EventId, NatsOwner, NatsSigningKey};
+
+/// The namespace of [`signing_key_node`]: the UUIDv5 of the URL namespace and the name
+/// `urn:cim-keys:nats-signing-key`. Part of the graph event format: never change it.
+pub const NATS_SIGNING_KEY_NAMESPACE: Uuid = Uuid::from_u128(0x8d0f_baf6_ee50_5eb0_8411_5c24_55d5_83b6);
+
+/// The graph node id of a NATS signing key: UUIDv5 with [`NATS_SIGNING_KEY_NAMESPACE`] as
+/// namespace and the key's ASCII public key (`O…`, `A…`) as name. Signing keys have no
+/// domain id; deriving the node from the public key lets a rotation name the key it retires.
+pub fn signing_key_node(public_key: &str) -> Uuid {
+    Uuid::new_v5(&NATS_SIGNING_KEY_NAMESPACE, public_key.as_bytes())
+}
 
 /// The id of the `index`-th graph event lifted from a domain event: UUIDv5 with the domain
 /// event id as namespace and the ASCII text `graph/{index}` as name.
@@ -106,6 +132,37 @@ pub(crate) fn certificate_properties(facts: &CertificateFacts, leaf: Option<(&st
     props
 }
 
+/// The graph properties of a NATS signing key: its public key and, if scoped, its role.
+pub(crate) fn signing_key_properties(key: &NatsSigningKey) -> Properties {
+    props([("public_key", Some(&key.public_key)), ("role", key.role.as_deref())])
+}
+
+/// `"true"` or `"false"`.
+pub(crate) fn flag(value: bool) -> String {
+    value.to_string()
+}
+
+/// The node id of a signing key's owner.
+pub(crate) fn owner_node(owner: NatsOwner) -> Uuid {
+    match owner {
+        NatsOwner::Operator(id) => id.uuid(),
+        NatsOwner::Account(id) => id.uuid(),
+    }
+}
+
+/// The graph events adding a signing key owned by `owner`.
+fn signing_key(owner: Uuid, key: &NatsSigningKey) -> [GraphPayload; 2] {
+    let node = signing_key_node(&key.public_key);
+    [
+        GraphPayload::EntityAdded(EntityAdded {
+            entity: node,
+            entity_type: "nats_signing_key".to_owned(),
+            properties: signing_key_properties(key),
+        }),
+        relationship(owner, relation::OWNS_KEY, node),
+    ]
+}
+
 fn relationship(source: Uuid, rel: &str, target: Uuid) -> GraphPayload {
     GraphPayload::RelationshipEstablished(RelationshipEstablished {
         from: source,
@@ -177,6 +234,72 @@ fn payloads(event: &DomainEvent) -> Vec<GraphPayload> {
         ],
         DomainEvent::KeyRevoked(e) => {
             vec![GraphPayload::EntityRevoked(EntityRevoked { entity: e.key.uuid(), reason: e.reason.clone() })]
+        }
+        DomainEvent::NatsOperatorCreated(e) => {
+            let operator = e.operator.uuid();
+            let mut out = vec![
+                GraphPayload::AggregateAdded(AggregateAdded {
+                    aggregate: operator,
+                    aggregate_type: "nats_operator".to_owned(),
+                    properties: props([
+                        ("name", Some(&e.name)),
+                        ("public_key", Some(&e.public_key)),
+                        ("system_account", Some(&e.system_account)),
+                    ]),
+                }),
+                relationship(operator, relation::PART_OF, e.org.uuid()),
+            ];
+            for key in &e.signing_keys {
+                out.extend(signing_key(operator, &NatsSigningKey { public_key: key.clone(), role: None }));
+            }
+            out
+        }
+        DomainEvent::NatsAccountCreated(e) => {
+            let account = e.account.uuid();
+            let mut out = vec![
+                GraphPayload::AggregateAdded(AggregateAdded {
+                    aggregate: account,
+                    aggregate_type: "nats_account".to_owned(),
+                    properties: props([
+                        ("name", Some(&e.name)),
+                        ("public_key", Some(&e.public_key)),
+                        ("system", Some(&flag(e.system))),
+                        ("jetstream", Some(&flag(e.jetstream))),
+                    ]),
+                }),
+                relationship(account, relation::SIGNED_BY, e.operator.uuid()),
+            ];
+            if let Some(unit) = e.unit {
+                out.push(relationship(account, relation::PART_OF, unit.uuid()));
+            }
+            for key in &e.signing_keys {
+                out.extend(signing_key(account, key));
+            }
+            out
+        }
+        DomainEvent::NatsUserCreated(e) => {
+            let user = e.user.uuid();
+            vec![
+                GraphPayload::AggregateAdded(AggregateAdded {
+                    aggregate: user,
+                    aggregate_type: "nats_user".to_owned(),
+                    properties: props([("name", Some(&e.name)), ("public_key", Some(&e.public_key))]),
+                }),
+                relationship(user, relation::MEMBER_OF, e.account.uuid()),
+                relationship(user, relation::SIGNED_BY, e.account.uuid()),
+                relationship(e.person.uuid(), relation::OWNS_KEY, user),
+            ]
+        }
+        DomainEvent::NatsUserRevoked(e) => {
+            vec![GraphPayload::EntityRevoked(EntityRevoked { entity: e.user.uuid(), reason: "revoked".to_owned() })]
+        }
+        DomainEvent::NatsSigningKeyRotated(e) => {
+            let mut out = vec![GraphPayload::EntityRevoked(EntityRevoked {
+                entity: signing_key_node(&e.old_key),
+                reason: "rotated".to_owned(),
+            })];
+            out.extend(signing_key(owner_node(e.owner), &e.new_key));
+            out
         }
     }
 }

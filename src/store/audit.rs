@@ -47,6 +47,10 @@ fn first_difference(stored: &State, folded: &State) -> Option<String> {
         .or_else(|| diff("key", &stored.keys, &folded.keys))
         .or_else(|| diff("CA", &stored.cas, &folded.cas))
         .or_else(|| diff("certificate", &stored.certificates, &folded.certificates))
+        .or_else(|| diff("NATS operator", &stored.nats_operators, &folded.nats_operators))
+        .or_else(|| diff("NATS account", &stored.nats_accounts, &folded.nats_accounts))
+        .or_else(|| diff("NATS user", &stored.nats_users, &folded.nats_users))
+        .or_else(|| diff("retired NATS signing key", &stored.retired_nats_keys, &folded.retired_nats_keys))
 }
 
 impl Store {

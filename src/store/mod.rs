@@ -6,8 +6,9 @@
 //! * Tables: `domain_events` and `graph_events` (the blocks, with their CIDs and the chain's
 //!   `prev_cid`), `outbox` (one row per graph event: pending or uploaded, attempts), read
 //!   models (`aggregates`, `organizations`, `units`, `people`, `person_units`, `roles`,
-//!   `role_assignments`) and the one-row `vault` table holding the device id, the head CID and
-//!   running counts.
+//!   `role_assignments`, `keys`, `cas`, `certificates`, and for NATS `nats_operators`,
+//!   `nats_accounts`, `nats_users`, `nats_signing_keys`) and the one-row `vault` table holding
+//!   the device id, the head CID and running counts.
 //! * One command, one transaction: [`Store::begin`] opens an IMMEDIATE transaction; the
 //!   [`Tx`] answers `decide`'s questions ([`crate::domain::DomainView`]) from the read models
 //!   and records events, blocks, outbox rows and read-model changes; [`Tx::commit`] makes them
@@ -18,6 +19,7 @@
 mod audit;
 mod error;
 mod keystore;
+mod nats;
 mod queries;
 mod read_model;
 pub mod schema;
@@ -30,6 +32,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use error::StoreError;
 pub use keystore::KeystoreRecord;
+pub use nats::{NatsAccountRow, NatsOperatorRow, NatsSigningKeyOwner, NatsSigningKeyRow, NatsUserRow};
 pub use queries::{
     DomainEventRow, EventQuery, GraphEventRow, IntermediateRow, KeyRow, OrgSummary, OrgTree, PersonRow, PkiRow,
     RoleRow, Status, UnitRow,

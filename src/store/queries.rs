@@ -1,15 +1,18 @@
 //! Read-only queries: status, event listings, organizations. All of them read indexed rows or
 //! the one-row `vault` table; none replays the log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cid::Cid;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use super::tx::cid_from_sql;
+use super::tx::{cid_from_sql, flag};
 use super::{Store, StoreError};
-use crate::domain::{Ca, Certificate, CertificateFacts, Key, Organization, Person, Role, State, Timestamp, Unit};
+use crate::domain::{
+    Ca, Certificate, CertificateFacts, Key, NatsAccount, NatsOperator, NatsOwner, NatsSigningKey, NatsUser,
+    Organization, Person, RetiredNatsKey, Role, State, Timestamp, Unit,
+};
 
 /// Counts and the head of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -638,7 +641,135 @@ impl Store {
             };
             state.certificates.insert(parse(&id)?, certificate);
         }
+        self.read_nats_state(&mut state, &version)?;
         Ok(state)
+    }
+
+    /// The NATS part of [`Store::read_state`].
+    fn read_nats_state(
+        &self,
+        state: &mut State,
+        version: &dyn Fn(&str) -> Result<u64, StoreError>,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn();
+        // Every signing key, current and retired, by owner in position order.
+        let mut current: BTreeMap<String, Vec<NatsSigningKey>> = BTreeMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT public_key, org_id, owner_kind, owner_id, role, retired FROM nats_signing_keys \
+             ORDER BY owner_id, position",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (public_key, org, owner_kind, owner_id, role, retired) = row?;
+            if flag(retired).ok_or_else(|| corrupt("NATS signing key"))? {
+                let owner = match owner_kind.as_str() {
+                    "operator" => NatsOwner::Operator(parse(&owner_id)?),
+                    "account" => NatsOwner::Account(parse(&owner_id)?),
+                    _ => return Err(corrupt("NATS signing key owner")),
+                };
+                state.retired_nats_keys.insert(public_key, RetiredNatsKey { org: parse(&org)?, owner, role });
+            } else {
+                current.entry(owner_id).or_default().push(NatsSigningKey { public_key, role });
+            }
+        }
+        let mut keys_of = |id: &str| current.remove(id).unwrap_or_default();
+        let mut stmt = conn.prepare("SELECT id, org_id, name, public_key, system_account, jwt FROM nats_operators")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })?;
+        for row in rows {
+            let (id, org, name, public_key, system_account, jwt) = row?;
+            let operator = NatsOperator {
+                org: parse(&org)?,
+                name,
+                public_key,
+                signing_keys: keys_of(&id).into_iter().map(|k| k.public_key).collect(),
+                system_account,
+                jwt,
+                version: version(&id)?,
+            };
+            state.nats_operators.insert(parse(&id)?, operator);
+        }
+        let mut stmt = conn.prepare(
+            "SELECT id, org_id, operator_id, unit_id, system, name, public_key, jetstream, jwt FROM nats_accounts",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get::<_, i64>(7)?,
+                r.get(8)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, org, operator, unit, system, name, public_key, jetstream, jwt) = row?;
+            let account = NatsAccount {
+                org: parse(&org)?,
+                operator: parse(&operator)?,
+                unit: unit.map(|u| parse(&u)).transpose()?,
+                system: flag(system).ok_or_else(|| corrupt("NATS account"))?,
+                name,
+                public_key,
+                signing_keys: keys_of(&id),
+                jetstream: flag(jetstream).ok_or_else(|| corrupt("NATS account"))?,
+                jwt,
+                version: version(&id)?,
+            };
+            state.nats_accounts.insert(parse(&id)?, account);
+        }
+        if let Some(owner) = current.keys().next() {
+            return Err(StoreError::Corrupt(format!(
+                "NATS signing keys belong to {owner}, which is no operator or account"
+            )));
+        }
+        let mut stmt = conn.prepare(
+            "SELECT id, org_id, account_id, person_id, name, public_key, signer, role, jwt, revoked_at FROM nats_users",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, org, account, person, name, public_key, signer, role, jwt, revoked_at) = row?;
+            let user = NatsUser {
+                org: parse(&org)?,
+                account: parse(&account)?,
+                person: parse(&person)?,
+                name,
+                public_key,
+                signer,
+                role,
+                jwt,
+                revoked_at,
+                version: version(&id)?,
+            };
+            state.nats_users.insert(parse(&id)?, user);
+        }
+        Ok(())
     }
 }
 

@@ -201,6 +201,68 @@ CREATE TABLE artifacts (
     bytes       BLOB NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 3: the NATS read models: operators, accounts, users and the signing keys of operators
+    //    and accounts (current and retired; a rotation retires a key and puts its successor in
+    //    its position).
+    r#"
+CREATE TABLE nats_operators (
+    id              TEXT PRIMARY KEY REFERENCES aggregates (id),
+    org_id          TEXT NOT NULL UNIQUE REFERENCES organizations (id),
+    name            TEXT NOT NULL,
+    public_key      TEXT NOT NULL UNIQUE,
+    system_account  TEXT NOT NULL UNIQUE,
+    jwt             TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE nats_accounts (
+    id           TEXT    PRIMARY KEY REFERENCES aggregates (id),
+    org_id       TEXT    NOT NULL REFERENCES organizations (id),
+    operator_id  TEXT    NOT NULL REFERENCES nats_operators (id),
+    unit_id      TEXT    REFERENCES units (id),
+    system       INTEGER NOT NULL CHECK (system IN (0, 1)),
+    name         TEXT    NOT NULL,
+    public_key   TEXT    NOT NULL UNIQUE,
+    jetstream    INTEGER NOT NULL CHECK (jetstream IN (0, 1)),
+    jwt          TEXT    NOT NULL,
+    created_at   TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX nats_accounts_org ON nats_accounts (org_id);
+-- One account per unit and one organization account (no unit) per organization…
+CREATE UNIQUE INDEX nats_accounts_unit ON nats_accounts (org_id, ifnull(unit_id, '')) WHERE system = 0;
+-- …and one system account.
+CREATE UNIQUE INDEX nats_accounts_system ON nats_accounts (org_id) WHERE system = 1;
+
+CREATE TABLE nats_users (
+    id          TEXT    PRIMARY KEY REFERENCES aggregates (id),
+    org_id      TEXT    NOT NULL REFERENCES organizations (id),
+    account_id  TEXT    NOT NULL REFERENCES nats_accounts (id),
+    person_id   TEXT    NOT NULL UNIQUE REFERENCES people (id),
+    name        TEXT    NOT NULL,
+    public_key  TEXT    NOT NULL UNIQUE,
+    signer      TEXT    NOT NULL,
+    role        TEXT,
+    jwt         TEXT    NOT NULL,
+    revoked_at  INTEGER,
+    created_at  TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX nats_users_org ON nats_users (org_id, name);
+CREATE INDEX nats_users_account ON nats_users (account_id);
+CREATE INDEX nats_users_signer ON nats_users (signer);
+
+CREATE TABLE nats_signing_keys (
+    public_key  TEXT    PRIMARY KEY,
+    org_id      TEXT    NOT NULL REFERENCES organizations (id),
+    owner_kind  TEXT    NOT NULL CHECK (owner_kind IN ('operator', 'account')),
+    owner_id    TEXT    NOT NULL REFERENCES aggregates (id),
+    role        TEXT,
+    position    INTEGER NOT NULL,
+    retired     INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1))
+) WITHOUT ROWID;
+CREATE INDEX nats_signing_keys_owner ON nats_signing_keys (owner_id, position);
+-- A position of an owner holds one current key (its retired predecessors keep theirs).
+CREATE UNIQUE INDEX nats_signing_keys_current ON nats_signing_keys (owner_id, position) WHERE retired = 0;
+"#,
 ];
 
 #[cfg(test)]
@@ -213,6 +275,7 @@ mod tests {
         let pinned = [
             "0330531c852b72f022e6d6377a0a5aee15c8f5f03fa59bc5c9ef6d4fa38e48e6",
             "78a478f1f86ed1c9e1d0574592193a7fc9a735b987e672bca6829d8a8dd0975c",
+            "70c2282a23e52ff915c49f7a4347e11c3142afab381763d6916a1afe404d4eeb",
         ];
         let actual: Vec<String> =
             super::MIGRATIONS.iter().map(|m| format!("{:x}", Sha256::digest(m.as_bytes()))).collect();

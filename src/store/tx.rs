@@ -7,7 +7,8 @@ use super::StoreError;
 use super::read_model;
 use crate::crypto::keystore::Sealed;
 use crate::domain::{
-    CaId, DomainView, EventEnvelope, Existing, ExistingCa, ExistingKey, ExistingUnit, KeyId, OrgId, PersonId, RoleId,
+    AccountId, CaId, DomainView, EventEnvelope, Existing, ExistingCa, ExistingKey, ExistingNatsAccount,
+    ExistingNatsOperator, ExistingNatsUser, ExistingUnit, KeyId, NatsSigningKey, NatsUserId, OrgId, PersonId, RoleId,
     Timestamp, UnitId,
 };
 use crate::projection::{Chain, Lifted};
@@ -130,6 +131,15 @@ impl<'c> Tx<'c> {
 
     fn exists(&self, sql: &str, params: impl rusqlite::Params) -> Result<bool, StoreError> {
         Ok(self.tx.prepare_cached(sql)?.query_row(params, |_| Ok(())).optional()?.is_some())
+    }
+
+    /// The current signing keys of a NATS operator or account, in position order.
+    fn current_signing_keys(&self, owner: &str) -> Result<Vec<NatsSigningKey>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT public_key, role FROM nats_signing_keys WHERE owner_id = ?1 AND retired = 0 ORDER BY position",
+        )?;
+        let rows = stmt.query_map([owner], |r| Ok(NatsSigningKey { public_key: r.get(0)?, role: r.get(1)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn aggregate(&self, id: uuid::Uuid, kind: &str) -> Result<Option<Existing>, StoreError> {
@@ -264,5 +274,116 @@ impl DomainView for Tx<'_> {
 
     fn id_in_use(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
         self.exists("SELECT 1 FROM aggregates WHERE id = ?1", [id.to_string()])
+    }
+
+    fn nats_operator(&self, org: OrgId) -> Result<Option<ExistingNatsOperator>, StoreError> {
+        let row: Option<(String, String, i64)> = self
+            .tx
+            .prepare_cached(
+                "SELECT o.id, o.system_account, a.version FROM nats_operators o JOIN aggregates a ON a.id = o.id \
+                 WHERE o.org_id = ?1",
+            )?
+            .query_row([org.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((id, system_account, version)) = row else { return Ok(None) };
+        let signing_keys = self.current_signing_keys(&id)?.into_iter().map(|k| k.public_key).collect();
+        let has_system_account =
+            self.exists("SELECT 1 FROM nats_accounts WHERE org_id = ?1 AND system = 1", [org.to_string()])?;
+        Ok(Some(ExistingNatsOperator {
+            id: id
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("the NATS operator of {org} has a malformed id")))?,
+            signing_keys,
+            system_account,
+            has_system_account,
+            version: version as u64,
+        }))
+    }
+
+    fn nats_account(&self, id: AccountId) -> Result<Option<ExistingNatsAccount>, StoreError> {
+        let row: Option<(String, i64, i64)> = self
+            .tx
+            .prepare_cached(
+                "SELECT n.org_id, n.system, a.version FROM nats_accounts n JOIN aggregates a ON a.id = n.id \
+                 WHERE n.id = ?1",
+            )?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((org, system, version)) = row else { return Ok(None) };
+        let bad = |what: &str| StoreError::Corrupt(format!("NATS account {id} has a malformed {what}"));
+        Ok(Some(ExistingNatsAccount {
+            org: org.parse().map_err(|_| bad("organization id"))?,
+            system: flag(system).ok_or_else(|| bad("system flag"))?,
+            signing_keys: self.current_signing_keys(&id.to_string())?,
+            version: version as u64,
+        }))
+    }
+
+    fn nats_account_of(&self, org: OrgId, unit: Option<UnitId>) -> Result<Option<AccountId>, StoreError> {
+        let id: Option<String> = self
+            .tx
+            .prepare_cached(
+                "SELECT id FROM nats_accounts WHERE org_id = ?1 AND ifnull(unit_id, '') = ?2 AND system = 0",
+            )?
+            .query_row((org.to_string(), unit.map(|u| u.to_string()).unwrap_or_default()), |r| r.get(0))
+            .optional()?;
+        id.map(|id| id.parse().map_err(|_| StoreError::Corrupt(format!("a NATS account of {org} has a malformed id"))))
+            .transpose()
+    }
+
+    fn nats_user(&self, id: NatsUserId) -> Result<Option<ExistingNatsUser>, StoreError> {
+        let row: Option<(String, String, Option<i64>, i64)> = self
+            .tx
+            .prepare_cached(
+                "SELECT u.org_id, u.account_id, u.revoked_at, a.version FROM nats_users u \
+                 JOIN aggregates a ON a.id = u.id WHERE u.id = ?1",
+            )?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let Some((org, account, revoked_at, version)) = row else { return Ok(None) };
+        let bad = |what: &str| StoreError::Corrupt(format!("NATS user {id} has a malformed {what}"));
+        Ok(Some(ExistingNatsUser {
+            org: org.parse().map_err(|_| bad("organization id"))?,
+            account: account.parse().map_err(|_| bad("account id"))?,
+            revoked: revoked_at.is_some(),
+            version: version as u64,
+        }))
+    }
+
+    fn nats_user_of(&self, person: PersonId) -> Result<Option<NatsUserId>, StoreError> {
+        let id: Option<String> = self
+            .tx
+            .prepare_cached("SELECT id FROM nats_users WHERE person_id = ?1")?
+            .query_row([person.to_string()], |r| r.get(0))
+            .optional()?;
+        id.map(|id| {
+            id.parse().map_err(|_| StoreError::Corrupt(format!("the NATS user of {person} has a malformed id")))
+        })
+        .transpose()
+    }
+
+    fn nats_key_taken(&self, key: &str) -> Result<bool, StoreError> {
+        // Each branch is a lookup in a unique index; signing keys include the retired ones.
+        self.exists(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM nats_signing_keys WHERE public_key = ?1) \
+             OR EXISTS (SELECT 1 FROM nats_operators WHERE public_key = ?1) \
+             OR EXISTS (SELECT 1 FROM nats_operators WHERE system_account = ?1) \
+             OR EXISTS (SELECT 1 FROM nats_accounts WHERE public_key = ?1) \
+             OR EXISTS (SELECT 1 FROM nats_users WHERE public_key = ?1)",
+            [key],
+        )
+    }
+
+    fn nats_key_retired(&self, key: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM nats_signing_keys WHERE public_key = ?1 AND retired = 1", [key])
+    }
+}
+
+/// An SQL boolean column: 0 or 1, anything else is malformed.
+pub(super) fn flag(value: i64) -> Option<bool> {
+    match value {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
     }
 }

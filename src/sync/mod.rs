@@ -1,0 +1,122 @@
+//! Talking to NATS on the secure network (feature `sync`).
+//!
+//! Today: [`check_connection`], which connects with a creds file the vault generated and
+//! proves the credentials work end to end — the server accepts the user, a message published
+//! to a fresh inbox subject comes back through a subscription, and the account's JetStream
+//! limits are read. The bulk upload of the history comes with the sync issue.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+
+/// Why a connection check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The creds file could not be read or is malformed.
+    #[error("cannot use the creds file {path}: {reason}")]
+    Creds {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server refused the connection or could not be reached.
+    #[error("cannot connect to {server}: {reason}")]
+    Connect {
+        /// The server URL.
+        server: String,
+        /// Why (authorization violation, connection refused, timeout…).
+        reason: String,
+    },
+    /// Connected, but publishing or subscribing failed.
+    #[error("connected to {server}, but {what} failed: {reason}")]
+    Messaging {
+        /// The server URL.
+        server: String,
+        /// Which step.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the network runtime: {0}")]
+    Runtime(String),
+}
+
+/// JetStream as the account sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JetStreamAccount {
+    /// Memory storage limit in bytes (`-1`: unlimited).
+    pub max_memory: i64,
+    /// File storage limit in bytes (`-1`: unlimited).
+    pub max_storage: i64,
+    /// Streams in the account.
+    pub streams: usize,
+}
+
+/// What a successful connection check saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectionCheck {
+    /// The server URL.
+    pub server: String,
+    /// The server's name.
+    pub server_name: String,
+    /// Round trip of one published message, in microseconds.
+    pub round_trip_us: u64,
+    /// JetStream for the account, if enabled.
+    pub jetstream: Option<JetStreamAccount>,
+}
+
+/// Connects to `server` with the creds file, publishes a message to a fresh inbox subject and
+/// receives it back, and reads the account's JetStream limits. Each network step is bounded
+/// by `timeout`.
+pub fn check_connection(server: &str, creds: &Path, timeout: Duration) -> Result<ConnectionCheck, SyncError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SyncError::Runtime(e.to_string()))?;
+    runtime.block_on(check(server, creds, timeout))
+}
+
+async fn check(server: &str, creds: &Path, timeout: Duration) -> Result<ConnectionCheck, SyncError> {
+    let options = async_nats::ConnectOptions::with_credentials_file(creds)
+        .await
+        .map_err(|e| SyncError::Creds { path: creds.display().to_string(), reason: e.to_string() })?;
+    let connect_error = |reason: String| SyncError::Connect { server: server.to_owned(), reason };
+    let client = tokio::time::timeout(
+        timeout,
+        options.name("cim-keys connection check").connection_timeout(timeout).connect(server),
+    )
+    .await
+    .map_err(|_| connect_error(format!("no answer within {} s", timeout.as_secs_f32())))?
+    .map_err(|e| connect_error(e.to_string()))?;
+    let failed =
+        |what: &'static str| move |reason: String| SyncError::Messaging { server: server.to_owned(), what, reason };
+    let subject = client.new_inbox();
+    let mut subscription = client.subscribe(subject.clone()).await.map_err(|e| failed("subscribing")(e.to_string()))?;
+    let started = Instant::now();
+    client
+        .publish(subject, "cim-keys connection check".into())
+        .await
+        .map_err(|e| failed("publishing")(e.to_string()))?;
+    client.flush().await.map_err(|e| failed("publishing")(e.to_string()))?;
+    tokio::time::timeout(timeout, subscription.next())
+        .await
+        .map_err(|_| failed("receiving")("the message did not come back in time".into()))?
+        .ok_or_else(|| failed("receiving")("the subscription closed".into()))?;
+    let round_trip_us = started.elapsed().as_micros() as u64;
+    let server_name = client.server_info().server_name;
+    let jetstream =
+        match tokio::time::timeout(timeout, async_nats::jetstream::new(client.clone()).query_account()).await {
+            Ok(Ok(account)) => Some(JetStreamAccount {
+                max_memory: account.limits.max_memory.unwrap_or(-1),
+                max_storage: account.limits.max_storage.unwrap_or(-1),
+                streams: account.streams,
+            }),
+            _ => None,
+        };
+    drop(client);
+    Ok(ConnectionCheck { server: server.to_owned(), server_name, round_trip_us, jetstream })
+}
