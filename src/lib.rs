@@ -13,6 +13,8 @@ pub mod app;
 pub mod cli;
 pub mod crypto;
 pub mod domain;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod projection;
 pub mod store;
 #[cfg(feature = "sync")]

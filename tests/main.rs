@@ -7,6 +7,18 @@ mod architecture;
 mod cli;
 mod crash;
 mod golden;
+#[cfg(feature = "gui")]
+mod gui_events;
+#[cfg(feature = "gui")]
+mod gui_keys;
+#[cfg(feature = "gui")]
+mod gui_nats;
+#[cfg(feature = "gui")]
+mod gui_organization;
+#[cfg(feature = "gui")]
+mod gui_pki;
+#[cfg(feature = "gui")]
+mod gui_vault;
 mod keys;
 mod keystore;
 mod nats_cli;

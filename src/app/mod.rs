@@ -199,7 +199,7 @@ impl Vault {
         commands: Vec<Command>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Receipt, AppError> {
-        self.run(commands, &Extras::default(), progress)
+        self.run(commands, Extras::default(), progress)
     }
 
     /// Runs commands in one transaction and stores `secrets` (id, kind, sealed) in it too, so
@@ -207,42 +207,68 @@ impl Vault {
     fn run(
         &mut self,
         commands: Vec<Command>,
-        extras: &Extras,
+        extras: Extras,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Receipt, AppError> {
+        let total = commands.len();
+        self.run_batches(std::iter::once(Ok((commands, extras))), total, progress)
+    }
+
+    /// Runs batches of commands, each with the secrets and artifacts it introduces, in one
+    /// transaction under one correlation id; the batches may still be being produced (a
+    /// bootstrap mints users on another thread while this one records), and the first error
+    /// — from a batch or from recording — rolls everything back. `total` is the number of
+    /// commands expected, for progress; a refusal's index counts across batches.
+    fn run_batches(
+        &mut self,
+        batches: impl Iterator<Item = Result<(Vec<Command>, Extras), AppError>>,
+        total: usize,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Receipt, AppError> {
         const EVERY: usize = 500;
-        let total = commands.len();
         let device = self.store.identity().device_id;
         let correlation = CorrelationId::from_uuid(new_id());
         let at = now();
         let mut tx = self.store.begin()?;
         let mut recorded = Vec::new();
-        for (index, command) in commands.iter().enumerate() {
-            let decided = decide(&tx, command).map_err(|r| match r {
-                Refusal::Rejected(error) => AppError::Rejected { index: Some(index), error },
-                Refusal::View(e) => AppError::Store(e),
-            })?;
-            let ctx = Ctx { now: at, device, correlation, command: CommandId::from_uuid(new_id()) };
-            for envelope in seal(decided, &ctx, || EventId::from_uuid(new_id())) {
-                let lifted = GraphProjector.lift(&envelope).map_err(StoreError::from)?;
-                let graph = tx.record(&envelope, &lifted)?;
-                recorded.push(Recorded {
-                    id: envelope.id,
-                    event_type: envelope.event.name(),
-                    aggregate: envelope.aggregate().1,
-                    cid: lifted.domain.cid,
-                    graph,
-                });
+        let mut index = 0;
+        for batch in batches {
+            let (commands, extras) = batch?;
+            for command in &commands {
+                let decided = decide(&tx, command).map_err(|r| match r {
+                    Refusal::Rejected(error) => AppError::Rejected { index: Some(index), error },
+                    Refusal::View(e) => AppError::Store(e),
+                })?;
+                let ctx = Ctx { now: at, device, correlation, command: CommandId::from_uuid(new_id()) };
+                for envelope in seal(decided, &ctx, || EventId::from_uuid(new_id())) {
+                    let lifted = GraphProjector.lift(&envelope).map_err(StoreError::from)?;
+                    let graph = tx.record(&envelope, &lifted)?;
+                    recorded.push(Recorded {
+                        id: envelope.id,
+                        event_type: envelope.event.name(),
+                        aggregate: envelope.aggregate().1,
+                        cid: lifted.domain.cid,
+                        graph,
+                    });
+                }
+                index += 1;
+                if index % EVERY == 0 || index == total {
+                    progress(index, total);
+                }
             }
-            if (index + 1) % EVERY == 0 || index + 1 == total {
-                progress(index + 1, total);
+            for (id, kind, sealed) in &extras.secrets {
+                tx.put_secret(id, kind, sealed, at)?;
+            }
+            for (cid, media_type, bytes) in &extras.artifacts {
+                tx.put_artifact(cid, media_type, bytes)?;
             }
         }
-        for (id, kind, sealed) in &extras.secrets {
-            tx.put_secret(id, kind, sealed, at)?;
-        }
-        for (cid, media_type, bytes) in &extras.artifacts {
-            tx.put_artifact(cid, media_type, bytes)?;
+        if index != total {
+            // A producer stopped early (it cannot happen without an error, but a thread may
+            // panic): never commit a part of what was asked.
+            return Err(AppError::Invalid(format!(
+                "only {index} of {total} commands were produced; nothing was recorded"
+            )));
         }
         let head = tx.head();
         tx.commit()?;
@@ -271,7 +297,7 @@ impl Vault {
         let receipt = self
             .run(
                 vec![command],
-                &Extras { secrets: vec![(id.to_string(), SEED_KIND, sealed)], artifacts: vec![] },
+                Extras { secrets: vec![(id.to_string(), SEED_KIND, sealed)], artifacts: vec![] },
                 &mut |_, _| {},
             )
             .map_err(single)?;

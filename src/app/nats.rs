@@ -212,6 +212,30 @@ impl<'a> Mint<'a> {
     }
 }
 
+/// Users minted per batch during a bootstrap.
+const USER_BATCH: usize = 256;
+
+/// A new user's command, issued by the account's scoped member key.
+fn mint_user(
+    mint: &mut Mint<'_>,
+    account: &AccountForUsers,
+    person: PersonId,
+    name: &str,
+) -> Result<Command, AppError> {
+    let pair = mint.key(NKeyKind::User)?;
+    let claims = Claims::new(name, pair.public_key(), User::scoped(account.public_key.clone()));
+    let (_, jwt) = mint.sign(claims, &account.member_key)?;
+    Ok(Command::CreateNatsUser {
+        id: NatsUserId::from_uuid(super::new_id()),
+        account: account.id,
+        person,
+        name: name.to_owned(),
+        public_key: pair.public_key().to_owned(),
+        signer: account.member_key.clone(),
+        jwt,
+    })
+}
+
 /// What is known about an account while minting users into it.
 struct AccountForUsers {
     id: AccountId,
@@ -298,16 +322,42 @@ impl Vault {
             accounts.insert(Some(unit.id.clone()), account);
         }
         let account_count = accounts.len() + 1;
-        for person in &tree.people {
-            let first = person.units.iter().min().cloned();
-            let account = accounts
-                .get(&first)
-                .ok_or_else(|| corrupt(format!("person {} is in a unit without an account", person.id)))?;
-            commands.push(self.new_user(&mut mint, account, person.id.parse()?, &person.email)?);
-        }
+        // The users are minted on a second thread, in batches, while this one records: key
+        // generation and signing overlap with SQLite. Everything still commits in one
+        // transaction, or nothing does.
         let users = tree.people.len();
-        let extras = std::mem::take(&mut mint.extras);
-        let receipt = self.run(commands, &extras, &mut |_, _| {}).map_err(single)?;
+        let people = tree
+            .people
+            .iter()
+            .map(|p| Ok((p.id.parse::<PersonId>()?, p.email.clone(), p.units.iter().min().cloned())))
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let total = commands.len() + users;
+        let first = (commands, std::mem::take(&mut mint.extras));
+        let (signers, iat, master) = (std::mem::take(&mut mint.signers), mint.iat, mint.master);
+        let receipt = std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(4);
+            scope.spawn(move || {
+                let mut mint = Mint { master, iat, extras: Extras::default(), signers };
+                for chunk in people.chunks(USER_BATCH) {
+                    let batch = chunk
+                        .iter()
+                        .map(|(person, email, unit)| {
+                            let account = accounts
+                                .get(unit)
+                                .ok_or_else(|| corrupt(format!("person {person} is in a unit without an account")))?;
+                            mint_user(&mut mint, account, *person, email)
+                        })
+                        .collect::<Result<Vec<_>, AppError>>()
+                        .map(|commands| (commands, std::mem::take(&mut mint.extras)));
+                    let failed = batch.is_err();
+                    if sender.send(batch).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            self.run_batches(std::iter::once(Ok(first)).chain(receiver), total, &mut |_, _| {})
+        })
+        .map_err(single)?;
         Ok(BootstrapReport {
             operator: operator_id,
             operator_key: identity.public_key().to_owned(),
@@ -368,28 +418,6 @@ impl Vault {
         Ok((command, member.map(|member_key| AccountForUsers { id, public_key, member_key })))
     }
 
-    /// A new user's command, issued by the account's scoped member key.
-    fn new_user(
-        &self,
-        mint: &mut Mint<'_>,
-        account: &AccountForUsers,
-        person: PersonId,
-        name: &str,
-    ) -> Result<Command, AppError> {
-        let pair = mint.key(NKeyKind::User)?;
-        let claims = Claims::new(name, pair.public_key(), User::scoped(account.public_key.clone()));
-        let (_, jwt) = mint.sign(claims, &account.member_key)?;
-        Ok(Command::CreateNatsUser {
-            id: NatsUserId::from_uuid(super::new_id()),
-            account: account.id,
-            person,
-            name: name.to_owned(),
-            public_key: pair.public_key().to_owned(),
-            signer: account.member_key.clone(),
-            jwt,
-        })
-    }
-
     /// Whether running `commands` issues NATS accounts or users (a unit or person added to a
     /// bootstrapped organization), and so needs the passphrase.
     pub fn needs_passphrase(&self, commands: &[Command]) -> Result<bool, AppError> {
@@ -425,7 +453,7 @@ impl Vault {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Receipt, AppError> {
         if !self.needs_passphrase(&commands)? {
-            return self.run(commands, &Extras::default(), progress);
+            return self.run(commands, Extras::default(), progress);
         }
         let Some(passphrase) = passphrase else {
             return Err(AppError::Invalid(
@@ -459,7 +487,7 @@ impl Vault {
                         let account = self.account_for_users(&mut mint, *org, first.as_deref())?;
                         accounts.insert(key.clone(), account);
                     }
-                    extra.push(self.new_user(&mut mint, &accounts[&key], *id, email.trim())?);
+                    extra.push(mint_user(&mut mint, &accounts[&key], *id, email.trim())?);
                 }
                 _ => {}
             }
@@ -467,7 +495,7 @@ impl Vault {
         let mut all = commands;
         all.extend(extra);
         let extras = std::mem::take(&mut mint.extras);
-        self.run(all, &extras, progress)
+        self.run(all, extras, progress)
     }
 
     /// The organization's current operator signing key, unsealed into `mint`.
@@ -647,7 +675,7 @@ impl Vault {
         let (_, account_jwt) = mint.sign(claims, &signer)?;
         let command = Command::RevokeNatsUser { user, revoked_at: mint.iat, account_jwt };
         let extras = std::mem::take(&mut mint.extras);
-        self.run(vec![command], &extras, &mut |_, _| {}).map_err(single)
+        self.run(vec![command], extras, &mut |_, _| {}).map_err(single)
     }
 
     /// Rotates a signing key: a new key takes its place (same role) in its owner's JWT, which
@@ -739,7 +767,7 @@ impl Vault {
             reissued: entities,
         };
         let extras = std::mem::take(&mut mint.extras);
-        let receipt = self.run(vec![command], &extras, &mut |_, _| {}).map_err(single)?;
+        let receipt = self.run(vec![command], extras, &mut |_, _| {}).map_err(single)?;
         Ok(RotationReport { old_key: key.to_owned(), new_key: new_key.public_key, reissued, skipped_revoked, receipt })
     }
 }

@@ -134,7 +134,7 @@ impl Vault {
             intermediate: intermediate_id,
             intermediate_facts: facts(&intermediate),
         };
-        let receipt = self.run(vec![command], &extras, &mut |_, _| {}).map_err(single)?;
+        let receipt = self.run(vec![command], extras, &mut |_, _| {}).map_err(single)?;
         Ok((root_id, intermediate_id, receipt))
     }
 
@@ -205,7 +205,7 @@ impl Vault {
             names: certificate.subject_alt_names().iter().map(ToString::to_string).collect(),
             facts: facts(&certificate),
         };
-        let receipt = self.run(vec![command], &extras, &mut |_, _| {}).map_err(single)?;
+        let receipt = self.run(vec![command], extras, &mut |_, _| {}).map_err(single)?;
         Ok((id, receipt))
     }
 

@@ -28,6 +28,9 @@ pub struct Cli {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Start the desktop application (also what `cim-keys` without a command does)
+    #[cfg(feature = "gui")]
+    Gui,
     /// Create the vault (database and keystore) in the data directory; asks for a passphrase
     Init,
     /// Change the keystore's passphrase (re-wraps the master key only)

@@ -109,12 +109,19 @@ fn write_public(out: &Printer, path: &std::path::Path, bytes: &[u8]) -> Result<(
 }
 
 fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
+    let dir = data_dir(cli)?;
+    #[cfg(feature = "gui")]
+    if matches!(cli.command, None | Some(Cmd::Gui)) {
+        return match crate::gui::run(dir) {
+            Ok(()) => Ok(EXIT_OK),
+            Err(e) => Err(AppError::Invalid(format!("the window cannot be opened: {e}"))),
+        };
+    }
     let Some(cmd) = &cli.command else {
-        // The GUI will start here; until then, show what the CLI can do.
+        // Built without the GUI: show what the CLI can do.
         let _ = <Cli as clap::CommandFactory>::command().print_help();
         return Ok(EXIT_OK);
     };
-    let dir = data_dir(cli)?;
     if let Cmd::Init = cmd {
         let passphrase = passphrase::read(&passphrase::Source::current(cli), true, out)?;
         let vault = Vault::init(&dir, &passphrase)?;
@@ -132,6 +139,8 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
     let mut vault = Vault::open(&dir)?;
     match cmd {
         Cmd::Init => unreachable!("handled above"),
+        #[cfg(feature = "gui")]
+        Cmd::Gui => unreachable!("handled above"),
         Cmd::Passwd { new_passphrase_file } => {
             let old = if vault.kdf_params()?.is_some() {
                 Some(passphrase::read(&passphrase::Source::current(cli), false, out)?)

@@ -204,7 +204,6 @@ impl Graph {
             }
             graph.nodes.insert(id.uuid(), Node { context: user.org, kind: "nats_user".into(), properties: props });
             graph.edges.insert(edge(id.uuid(), relation::MEMBER_OF, user.account.uuid()));
-            graph.edges.insert(edge(id.uuid(), relation::SIGNED_BY, user.account.uuid()));
             graph.edges.insert(edge(user.person.uuid(), relation::OWNS_KEY, id.uuid()));
         }
         for (id, role) in &state.roles {

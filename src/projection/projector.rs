@@ -13,7 +13,7 @@
 //! | `CertificateIssued`   | `EntityAdded(certificate)`, `RelationshipEstablished(issued_by)` to the CA |
 //! | `NatsOperatorCreated` | `AggregateAdded(nats_operator)`, `RelationshipEstablished(part_of → organization)`, per signing key `EntityAdded(nats_signing_key)` and `RelationshipEstablished(owns_key)` from the operator |
 //! | `NatsAccountCreated`  | `AggregateAdded(nats_account)`, `RelationshipEstablished(signed_by → operator)`, for a unit's account `RelationshipEstablished(part_of → unit)`, per signing key `EntityAdded(nats_signing_key)` and `RelationshipEstablished(owns_key)` from the account |
-//! | `NatsUserCreated`     | `AggregateAdded(nats_user)`, `RelationshipEstablished(member_of → account)`, `RelationshipEstablished(signed_by → account)`, `RelationshipEstablished(owns_key)` from the person |
+//! | `NatsUserCreated`     | `AggregateAdded(nats_user)`, `RelationshipEstablished(member_of → account)` (its account's key signed it), `RelationshipEstablished(owns_key)` from the person |
 //! | `NatsUserRevoked`     | `EntityRevoked(user, "revoked")`                                      |
 //! | `NatsSigningKeyRotated` | `EntityRevoked(old key, "rotated")`, `EntityAdded(nats_signing_key)` for the new key, `RelationshipEstablished(owns_key)` from the owner |
 //!
@@ -286,7 +286,6 @@ fn payloads(event: &DomainEvent) -> Vec<GraphPayload> {
                     properties: props([("name", Some(&e.name)), ("public_key", Some(&e.public_key))]),
                 }),
                 relationship(user, relation::MEMBER_OF, e.account.uuid()),
-                relationship(user, relation::SIGNED_BY, e.account.uuid()),
                 relationship(e.person.uuid(), relation::OWNS_KEY, user),
             ]
         }

@@ -1,0 +1,591 @@
+//! The desktop application (feature `gui`): iced 0.14, Elm style.
+//!
+//! [`App`] is the root. It owns the open vault (a [`Session`]), the current [`Screen`] and the
+//! window-wide state (theme, idle lock); its `update` only dispatches: a screen's `update`
+//! returns an `Action`, and the root turns an action that needs the vault into a [`Task`] that
+//! runs the [`Job`] on a blocking thread (`spawn_blocking`) and hands the reply back to the
+//! screen as a message. Screens never touch the vault, the disk or the network themselves.
+//!
+//! Screens (`screen::*`): vault (create or unlock), organization, keys, NATS, PKI and events
+//! (with a graph view). Each has `State`, `Message`, `Action`, `update` and `view`.
+//!
+//! Safety habits: the vault locks on Ctrl+L and after [`IDLE_LOCK`] without input (the
+//! passphrase and the vault handle are dropped); secret fields use [`SecretText`], whose
+//! `Debug` is redacted; no message, log line or error carries a secret.
+
+pub mod graph;
+pub mod jobs;
+pub mod screen;
+mod secret;
+pub mod theme;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use iced::widget::{button, column, container, row, text};
+use iced::{Element, Length, Subscription, Task, Theme, keyboard};
+
+pub use secret::SecretText;
+
+use crate::app::{AppError, ErrorKind, Vault};
+use crate::crypto::keystore::Passphrase;
+use crate::domain::OrgId;
+use screen::{events, keys, nats, organization, pki, vault};
+
+/// The vault locks after this long without keyboard or mouse input.
+pub const IDLE_LOCK: Duration = Duration::from_secs(5 * 60);
+
+/// Starts the window on the vault in `data_dir`.
+pub fn run(data_dir: PathBuf) -> iced::Result {
+    iced::application(move || App::new(data_dir.clone()), App::update, App::view)
+        .title(App::title)
+        .theme(App::theme)
+        .subscription(App::subscription)
+        .window(iced::window::Settings {
+            size: iced::Size::new(1200.0, 800.0),
+            min_size: Some(iced::Size::new(800.0, 560.0)),
+            icon: icon(),
+            ..iced::window::Settings::default()
+        })
+        .run()
+}
+
+/// The application icon: `assets/icon.png` as raw 128×128 RGBA (`assets/icon-128.rgba`),
+/// compiled in.
+fn icon() -> Option<iced::window::Icon> {
+    iced::window::icon::from_rgba(include_bytes!("../../assets/icon-128.rgba").to_vec(), 128, 128).ok()
+}
+
+/// An error shown to the operator: the application's message, and whether the input was at
+/// fault (shown inline) or the operation failed. `Clone`, so it can travel in messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuiError {
+    /// The message, one sentence, as the CLI prints it.
+    pub message: String,
+    /// Whether fixing the input helps.
+    pub invalid_input: bool,
+}
+
+impl fmt::Display for GuiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<AppError> for GuiError {
+    fn from(e: AppError) -> Self {
+        Self { message: e.to_string(), invalid_input: e.kind() == ErrorKind::InvalidInput }
+    }
+}
+
+impl GuiError {
+    /// An error with a message of ours.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), invalid_input: true }
+    }
+}
+
+/// The open vault and the passphrase that unlocked it, shared with the jobs.
+#[derive(Clone)]
+pub struct Session {
+    /// The vault.
+    pub vault: Arc<Mutex<Vault>>,
+    /// The passphrase (redacted in `Debug`, zeroized on drop).
+    pub passphrase: Arc<Passphrase>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Session([vault and passphrase])")
+    }
+}
+
+/// What a job gets: the vault and the passphrase.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    /// The vault.
+    pub vault: &'a mut Vault,
+    /// The passphrase, for operations that unseal or seal secrets.
+    pub passphrase: &'a Passphrase,
+}
+
+/// A call into the application service that a screen asks for, run by the root off the UI
+/// thread (tests run it directly).
+pub trait Job: Send + 'static {
+    /// What it gives back.
+    type Reply: Send + 'static;
+    /// Runs it.
+    fn run(self, ctx: Ctx<'_>) -> Result<Self::Reply, GuiError>;
+}
+
+impl Session {
+    /// Runs a job now, on this thread (what the root's task does off the UI thread; tests
+    /// call it directly).
+    pub fn run<J: Job>(&self, job: J) -> Result<J::Reply, GuiError> {
+        let mut vault = self.vault.lock().map_err(|_| GuiError::new("the vault is unusable after a failed job"))?;
+        job.run(Ctx { vault: &mut vault, passphrase: &self.passphrase })
+    }
+}
+
+/// What a screen's `update` asks the root to do. Every screen's `Action` is an `Effect` of its
+/// own job type `R` and its own save-purpose type `P`.
+#[derive(Debug)]
+pub enum Effect<R, P> {
+    /// Nothing.
+    None,
+    /// Run a job against the vault; its reply comes back as the screen's `Done` message.
+    Run(R),
+    /// Ask for a file to write (a save dialog); the chosen path (or none, if cancelled) comes
+    /// back as the screen's `Picked(purpose, path)` message.
+    Save {
+        /// What the file is for (the screen's own type).
+        purpose: P,
+        /// A suggested file name.
+        suggested: String,
+    },
+    /// Put public text (an id, a fingerprint, a public key) on the clipboard; it is cleared
+    /// after [`CLIPBOARD_CLEAR`].
+    Copy(String),
+    /// Make this organization the current one (the other screens show it).
+    Select(OrgId),
+}
+
+/// Anything copied to the clipboard is cleared after this long.
+pub const CLIPBOARD_CLEAR: Duration = Duration::from_secs(30);
+
+/// The sections of the sidebar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Organizations, units, people, roles.
+    Organization,
+    /// Identity keys.
+    Keys,
+    /// The NATS hierarchy.
+    Nats,
+    /// The X.509 hierarchy.
+    Pki,
+    /// The event log and the graph.
+    Events,
+}
+
+impl Section {
+    const ALL: [Section; 5] = [Self::Organization, Self::Keys, Self::Nats, Self::Pki, Self::Events];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Organization => "Organization",
+            Self::Keys => "Keys",
+            Self::Nats => "NATS",
+            Self::Pki => "PKI",
+            Self::Events => "Events",
+        }
+    }
+}
+
+/// The screen shown.
+#[derive(Debug)]
+pub enum Screen {
+    /// Create or unlock the vault.
+    Vault(vault::State),
+    /// The vault cannot be opened (a bad or newer database): what happened, and no way on.
+    Failed(String),
+    /// See [`organization`].
+    Organization(organization::State),
+    /// See [`keys`].
+    Keys(keys::State),
+    /// See [`nats`].
+    Nats(nats::State),
+    /// See [`pki`].
+    Pki(pki::State),
+    /// See [`events`].
+    Events(events::State),
+}
+
+/// Everything that can happen.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// See [`vault::Message`].
+    Vault(vault::Message),
+    /// The vault was created or unlocked (or not).
+    Opened(Result<Session, GuiError>),
+    /// See [`organization::Message`].
+    Organization(organization::Message),
+    /// See [`keys::Message`].
+    Keys(keys::Message),
+    /// See [`nats::Message`].
+    Nats(nats::Message),
+    /// See [`pki::Message`].
+    Pki(pki::Message),
+    /// See [`events::Message`].
+    Events(events::Message),
+    /// A sidebar entry was chosen.
+    Navigate(Section),
+    /// Lock now (Ctrl+L or the button).
+    Lock,
+    /// Light or dark.
+    ToggleTheme,
+    /// Input happened (resets the idle timer).
+    Activity,
+    /// Tab or Shift+Tab: move the focus to the next or previous field.
+    Focus {
+        /// Shift+Tab.
+        back: bool,
+    },
+    /// Once a second: checks the idle timer.
+    Tick,
+    /// Clears the clipboard if it still holds this copied text.
+    ClearClipboard(String),
+}
+
+/// The root.
+#[derive(Debug)]
+pub struct App {
+    data_dir: PathBuf,
+    session: Option<Session>,
+    screen: Screen,
+    section: Section,
+    org: Option<OrgId>,
+    dark: bool,
+    last_input: Instant,
+}
+
+impl App {
+    /// The start: the vault screen (create if the data directory holds no vault, else unlock).
+    pub fn new(data_dir: PathBuf) -> (Self, Task<Message>) {
+        let screen = Screen::Vault(vault::State::new(&data_dir));
+        let app = Self {
+            data_dir,
+            session: None,
+            screen,
+            section: Section::Organization,
+            org: None,
+            dark: false,
+            last_input: Instant::now(),
+        };
+        (app, Task::none())
+    }
+
+    /// The open session, if unlocked.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The screen shown.
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    fn title(&self) -> String {
+        match &self.session {
+            Some(_) => format!("cim-keys — {}", self.section.label()),
+            None => "cim-keys".to_owned(),
+        }
+    }
+
+    fn theme(&self) -> Theme {
+        if self.dark { theme::dark() } else { theme::light() }
+    }
+
+    fn subscription(&self) -> Subscription<Message> {
+        let keys = keyboard::listen().filter_map(|event| match event {
+            keyboard::Event::KeyPressed { key: keyboard::Key::Character(c), modifiers, .. }
+                if modifiers.command() && c.as_str() == "l" =>
+            {
+                Some(Message::Lock)
+            }
+            keyboard::Event::KeyPressed { key: keyboard::Key::Named(keyboard::key::Named::Tab), modifiers, .. } => {
+                Some(Message::Focus { back: modifiers.shift() })
+            }
+            keyboard::Event::KeyPressed { .. } => Some(Message::Activity),
+            _ => None,
+        });
+        let mut subscriptions = vec![keys];
+        if self.session.is_some() {
+            subscriptions.push(iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick));
+        }
+        Subscription::batch(subscriptions)
+    }
+
+    /// Runs a job for a screen off the UI thread; `wrap` turns the reply into the screen's
+    /// message.
+    fn job<J: Job>(
+        &self,
+        job: J,
+        wrap: impl Fn(Result<J::Reply, GuiError>) -> Message + Send + 'static,
+    ) -> Task<Message> {
+        let Some(session) = self.session.clone() else { return Task::none() };
+        Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || session.run(job))
+                    .await
+                    .unwrap_or_else(|_| Err(GuiError::new("the operation stopped unexpectedly")))
+            },
+            wrap,
+        )
+    }
+
+    /// The root's update: dispatch, and turn actions into tasks.
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        if !matches!(message, Message::Tick) {
+            self.last_input = Instant::now();
+        }
+        match message {
+            Message::Vault(m) => {
+                let Screen::Vault(state) = &mut self.screen else { return Task::none() };
+                match state.update(m) {
+                    vault::Action::None => Task::none(),
+                    vault::Action::Open(request) => {
+                        let dir = self.data_dir.clone();
+                        Task::perform(
+                            async move {
+                                tokio::task::spawn_blocking(move || jobs::vault::open(&dir, request))
+                                    .await
+                                    .unwrap_or_else(|_| Err(GuiError::new("opening the vault stopped unexpectedly")))
+                            },
+                            Message::Opened,
+                        )
+                    }
+                }
+            }
+            Message::Opened(Ok(session)) => {
+                self.session = Some(session);
+                self.navigate(Section::Organization)
+            }
+            Message::Opened(Err(error)) => {
+                if let Screen::Vault(state) = &mut self.screen {
+                    if state.can_retry(&error) {
+                        state.failed(error);
+                    } else {
+                        self.screen = Screen::Failed(error.message);
+                    }
+                }
+                Task::none()
+            }
+            Message::Navigate(section) => self.navigate(section),
+            Message::Lock => {
+                self.lock();
+                Task::none()
+            }
+            Message::ToggleTheme => {
+                self.dark = !self.dark;
+                Task::none()
+            }
+            Message::Activity => Task::none(),
+            Message::Focus { back: false } => iced::widget::operation::focus_next(),
+            Message::Focus { back: true } => iced::widget::operation::focus_previous(),
+            Message::Tick => {
+                if self.session.is_some() && self.last_input.elapsed() >= IDLE_LOCK {
+                    self.lock();
+                }
+                Task::none()
+            }
+            Message::Organization(m) => {
+                let Screen::Organization(state) = &mut self.screen else { return Task::none() };
+                let effect = state.update(m);
+                self.effect(
+                    effect,
+                    |r| Message::Organization(organization::Message::Done(r)),
+                    |p, path| Message::Organization(organization::Message::Picked(p, path)),
+                )
+            }
+            Message::Keys(m) => {
+                let Screen::Keys(state) = &mut self.screen else { return Task::none() };
+                let effect = state.update(m);
+                self.effect(
+                    effect,
+                    |r| Message::Keys(keys::Message::Done(r)),
+                    |p, path| Message::Keys(keys::Message::Picked(p, path)),
+                )
+            }
+            Message::Nats(m) => {
+                let Screen::Nats(state) = &mut self.screen else { return Task::none() };
+                let effect = state.update(m);
+                self.effect(
+                    effect,
+                    |r| Message::Nats(nats::Message::Done(r)),
+                    |p, path| Message::Nats(nats::Message::Picked(p, path)),
+                )
+            }
+            Message::Pki(m) => {
+                let Screen::Pki(state) = &mut self.screen else { return Task::none() };
+                let effect = state.update(m);
+                self.effect(
+                    effect,
+                    |r| Message::Pki(pki::Message::Done(r)),
+                    |p, path| Message::Pki(pki::Message::Picked(p, path)),
+                )
+            }
+            Message::Events(m) => {
+                let Screen::Events(state) = &mut self.screen else { return Task::none() };
+                let effect = state.update(m);
+                self.effect(
+                    effect,
+                    |r| Message::Events(events::Message::Done(r)),
+                    |p, path| Message::Events(events::Message::Picked(p, path)),
+                )
+            }
+            Message::ClearClipboard(copied) => iced::clipboard::read().then(move |current| {
+                if current.as_deref() == Some(copied.as_str()) {
+                    iced::clipboard::write(String::new())
+                } else {
+                    Task::none()
+                }
+            }),
+        }
+    }
+
+    /// Turns a screen's effect into a task.
+    fn effect<R: Job, P: Send + 'static>(
+        &mut self,
+        effect: Effect<R, P>,
+        done: fn(Result<R::Reply, GuiError>) -> Message,
+        picked: fn(P, Option<PathBuf>) -> Message,
+    ) -> Task<Message> {
+        match effect {
+            Effect::None => Task::none(),
+            Effect::Run(job) => self.job(job, done),
+            Effect::Save { purpose, suggested } => Task::perform(
+                async move {
+                    rfd::AsyncFileDialog::new()
+                        .set_file_name(suggested)
+                        .save_file()
+                        .await
+                        .map(|handle| handle.path().to_owned())
+                },
+                move |path| picked(purpose, path),
+            ),
+            Effect::Copy(text) => {
+                let clear = text.clone();
+                iced::clipboard::write(text).chain(Task::perform(
+                    async move {
+                        tokio::time::sleep(CLIPBOARD_CLEAR).await;
+                        clear
+                    },
+                    Message::ClearClipboard,
+                ))
+            }
+            Effect::Select(org) => {
+                self.org = Some(org);
+                Task::none()
+            }
+        }
+    }
+
+    fn lock(&mut self) {
+        self.session = None;
+        self.screen = Screen::Vault(vault::State::new(&self.data_dir));
+    }
+
+    fn navigate(&mut self, section: Section) -> Task<Message> {
+        if self.session.is_none() {
+            return Task::none();
+        }
+        self.section = section;
+        let org = self.org;
+        match section {
+            Section::Organization => {
+                let (state, effect) = organization::State::new(org);
+                self.screen = Screen::Organization(state);
+                self.effect(
+                    effect,
+                    |r| Message::Organization(organization::Message::Done(r)),
+                    |p, path| Message::Organization(organization::Message::Picked(p, path)),
+                )
+            }
+            Section::Keys => {
+                let (state, effect) = keys::State::new(org);
+                self.screen = Screen::Keys(state);
+                self.effect(
+                    effect,
+                    |r| Message::Keys(keys::Message::Done(r)),
+                    |p, path| Message::Keys(keys::Message::Picked(p, path)),
+                )
+            }
+            Section::Nats => {
+                let (state, effect) = nats::State::new(org);
+                self.screen = Screen::Nats(state);
+                self.effect(
+                    effect,
+                    |r| Message::Nats(nats::Message::Done(r)),
+                    |p, path| Message::Nats(nats::Message::Picked(p, path)),
+                )
+            }
+            Section::Pki => {
+                let (state, effect) = pki::State::new(org);
+                self.screen = Screen::Pki(state);
+                self.effect(
+                    effect,
+                    |r| Message::Pki(pki::Message::Done(r)),
+                    |p, path| Message::Pki(pki::Message::Picked(p, path)),
+                )
+            }
+            Section::Events => {
+                let (state, effect) = events::State::new(org);
+                self.screen = Screen::Events(state);
+                self.effect(
+                    effect,
+                    |r| Message::Events(events::Message::Done(r)),
+                    |p, path| Message::Events(events::Message::Picked(p, path)),
+                )
+            }
+        }
+    }
+
+    /// The window's content.
+    pub fn view(&self) -> Element<'_, Message> {
+        let content: Element<'_, Message> = match &self.screen {
+            Screen::Vault(state) => return state.view().map(Message::Vault),
+            Screen::Failed(reason) => return failed(reason),
+            Screen::Organization(state) => state.view().map(Message::Organization),
+            Screen::Keys(state) => state.view().map(Message::Keys),
+            Screen::Nats(state) => state.view().map(Message::Nats),
+            Screen::Pki(state) => state.view().map(Message::Pki),
+            Screen::Events(state) => state.view().map(Message::Events),
+        };
+        row![self.sidebar(), container(content).padding(theme::PAD).width(Length::Fill).height(Length::Fill)].into()
+    }
+
+    fn sidebar(&self) -> Element<'_, Message> {
+        let mut entries = column![text("cim-keys").size(theme::HEADING)].spacing(theme::GAP);
+        for section in Section::ALL {
+            entries = entries.push(
+                button(text(section.label()))
+                    .width(Length::Fill)
+                    .style(theme::nav(section == self.section))
+                    .on_press(Message::Navigate(section)),
+            );
+        }
+        let bottom = column![
+            button(text(if self.dark { "Light theme" } else { "Dark theme" }))
+                .width(Length::Fill)
+                .style(theme::secondary)
+                .on_press(Message::ToggleTheme),
+            button(text("Lock (Ctrl+L)")).width(Length::Fill).style(theme::danger).on_press(Message::Lock),
+        ]
+        .spacing(theme::GAP);
+        container(column![entries, iced::widget::space::vertical(), bottom].height(Length::Fill))
+            .padding(theme::GAP * 2.0)
+            .width(180)
+            .height(Length::Fill)
+            .style(theme::sidebar)
+            .into()
+    }
+}
+
+/// The error screen: the vault could not be opened; nothing more can be done here.
+fn failed(reason: &str) -> Element<'_, Message> {
+    container(
+        column![
+            text("The vault cannot be opened").size(theme::TITLE),
+            text(reason).style(theme::error),
+            text("Nothing was changed. Fix the data directory (or use a newer cim-keys) and start again.")
+                .style(theme::muted),
+        ]
+        .spacing(theme::SECTION)
+        .max_width(640),
+    )
+    .center(Length::Fill)
+    .into()
+}
