@@ -114,7 +114,7 @@ fn arrows_only_point_down() {
         (&["store"], &["crate::app", "crate::cli", "crate::gui", "crate::sync"]),
         (&["app"], &["crate::cli", "crate::gui"]),
         (&["sync"], &["crate::store", "crate::app", "crate::cli", "crate::gui", "rusqlite"]),
-        (&["cli", "gui"], &["crate::store::Store", "rusqlite", "async_nats", "crate::projection::Chain"]),
+        (&["cli", "gui"], &["crate::store::Store", "rusqlite", "async_nats", "crate::projection::Chain", ".store()"]),
     ];
     let mut found = Vec::new();
     for (layers, forbidden) in rules {

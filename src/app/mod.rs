@@ -12,6 +12,7 @@
 
 mod error;
 pub mod files;
+mod graph;
 pub mod nats;
 pub mod pki;
 

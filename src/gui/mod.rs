@@ -264,7 +264,7 @@ impl App {
             dark: false,
             last_input: Instant::now(),
         };
-        (app, Task::none())
+        (app, iced::widget::operation::focus("passphrase"))
     }
 
     /// The open session, if unlocked.
@@ -366,7 +366,7 @@ impl App {
             Message::Navigate(section) => self.navigate(section),
             Message::Lock => {
                 self.lock();
-                Task::none()
+                iced::widget::operation::focus("passphrase")
             }
             Message::ToggleTheme => {
                 self.dark = !self.dark;

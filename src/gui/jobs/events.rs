@@ -1,10 +1,10 @@
 //! The Events screen's jobs: a page of the log (graph or domain events) with the vault's counts
 //! and head CID, verification (plain or deep), and the laid-out graph.
 //!
-//! The graph is read from the read models (`Store::read_state`, then [`Graph::of_state`]): the
+//! The graph is read from the read models (`Vault::graph`: the read models, then [`Graph::of_state`](crate::projection::Graph::of_state)): the
 //! application service has no call that hands out decoded graph event blocks, and the
 //! projection's faithfulness law (checked by a property test and by `verify --deep`) makes that
-//! graph equal to [`Graph::fold`] over the graph events. Its layout is computed here too, so the
+//! graph equal to [`Graph::fold`](crate::projection::Graph::fold) over the graph events. Its layout is computed here too, so the
 //! UI thread only draws.
 
 use std::sync::Arc;
@@ -12,7 +12,6 @@ use std::sync::Arc;
 use crate::domain::OrgId;
 use crate::gui::graph::GraphModel;
 use crate::gui::{Ctx, GuiError, Job};
-use crate::projection::Graph;
 use crate::store::{DomainEventRow, EventQuery, GraphEventRow, VerifyReport};
 
 /// Events per page of the log.
@@ -206,8 +205,7 @@ impl Job for Request {
             }
             Self::Verify { deep } => Ok(Reply::Verified(vault.verify(deep)?.into())),
             Self::Graph { org } => {
-                let state = vault.store().read_state().map_err(|e| GuiError::from(crate::app::AppError::from(e)))?;
-                let graph = Graph::of_state(&state);
+                let graph = vault.graph().map_err(GuiError::from)?;
                 Ok(Reply::Graph { org, model: Arc::new(GraphModel::build(&graph, org)) })
             }
         }

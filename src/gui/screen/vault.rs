@@ -177,6 +177,6 @@ impl State {
             .padding([8, 20])
             .on_press_maybe((!self.busy).then_some(Message::Submit));
         form = form.push(submit);
-        container(container(form).padding(theme::PAD).style(theme::card)).center(Length::Fill).into()
+        container(container(form).padding(theme::PAD).max_width(560).style(theme::card)).center(Length::Fill).into()
     }
 }
