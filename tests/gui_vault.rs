@@ -168,3 +168,42 @@ fn locking_drops_the_session_and_returns_to_the_unlock_screen() {
     let Screen::Vault(state) = app.screen() else { panic!("expected the vault screen") };
     assert_eq!(state.mode(), Mode::Unlock);
 }
+
+#[test]
+fn escape_closes_the_revoke_form_of_the_keys_screen() {
+    use cim_keys::domain::{Command, OrgId, PersonId};
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().join("vault");
+    let session = open(&dir, OpenRequest::Create(SecretText::new(PASSPHRASE.into()))).unwrap();
+    let (org, person) = (OrgId::from_uuid(cim_keys::app::new_id()), PersonId::from_uuid(cim_keys::app::new_id()));
+    let key = {
+        let mut vault = session.vault.lock().unwrap();
+        vault
+            .execute_all(vec![
+                Command::CreateOrganization { id: org, name: "Acme".into(), domain: None },
+                Command::AddPerson {
+                    id: person,
+                    org,
+                    name: "Ann".into(),
+                    email: "ann@acme.example".into(),
+                    units: vec![],
+                },
+            ])
+            .unwrap();
+        let passphrase = session.passphrase.clone();
+        vault.generate_key(person, &passphrase).unwrap().0
+    };
+    let (mut app, _) = App::new(dir);
+    let _ = app.update(cim_keys::gui::Message::Opened(Ok(session.clone())));
+    let _ = app.update(cim_keys::gui::Message::Navigate(cim_keys::gui::Section::Keys));
+    // Load the keys as the root's task would.
+    let Screen::Keys(_) = app.screen() else { panic!("expected the keys screen") };
+    let reply = session.run(cim_keys::gui::jobs::keys::Request::Load { org });
+    let _ = app.update(cim_keys::gui::Message::Keys(cim_keys::gui::screen::keys::Message::Done(reply)));
+    let _ =
+        app.update(cim_keys::gui::Message::Keys(cim_keys::gui::screen::keys::Message::StartRevoke(key.to_string())));
+    assert!(simulator(app.view()).find("Revoke key").is_ok(), "the revoke form is open");
+    let _ = app.update(cim_keys::gui::Message::Escape);
+    assert!(simulator(app.view()).find("Revoke key").is_err(), "Escape closed the revoke form");
+    assert_eq!(session.vault.lock().unwrap().key(key).unwrap().status, "active", "nothing was revoked");
+}

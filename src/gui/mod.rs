@@ -228,6 +228,8 @@ pub enum Message {
     ToggleTheme,
     /// Input happened (resets the idle timer).
     Activity,
+    /// Escape: cancel the confirmation or dialog the screen shows, if any.
+    Escape,
     /// Tab or Shift+Tab: move the focus to the next or previous field.
     Focus {
         /// Shift+Tab.
@@ -294,6 +296,9 @@ impl App {
                 if modifiers.command() && c.as_str() == "l" =>
             {
                 Some(Message::Lock)
+            }
+            keyboard::Event::KeyPressed { key: keyboard::Key::Named(keyboard::key::Named::Escape), .. } => {
+                Some(Message::Escape)
             }
             keyboard::Event::KeyPressed { key: keyboard::Key::Named(keyboard::key::Named::Tab), modifiers, .. } => {
                 Some(Message::Focus { back: modifiers.shift() })
@@ -373,6 +378,11 @@ impl App {
                 Task::none()
             }
             Message::Activity => Task::none(),
+            Message::Escape => match &self.screen {
+                Screen::Keys(_) => self.update(Message::Keys(keys::Message::CancelRevoke)),
+                Screen::Nats(_) => self.update(Message::Nats(nats::Message::Cancel)),
+                _ => Task::none(),
+            },
             Message::Focus { back: false } => iced::widget::operation::focus_next(),
             Message::Focus { back: true } => iced::widget::operation::focus_previous(),
             Message::Tick => {
