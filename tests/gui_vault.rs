@@ -207,3 +207,25 @@ fn escape_closes_the_revoke_form_of_the_keys_screen() {
     assert!(simulator(app.view()).find("Revoke key").is_err(), "Escape closed the revoke form");
     assert_eq!(session.vault.lock().unwrap().key(key).unwrap().status, "active", "nothing was revoked");
 }
+
+#[test]
+fn the_vault_locks_itself_after_the_configured_idle_time() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().join("vault");
+    let session = open(&dir, OpenRequest::Create(SecretText::new(PASSPHRASE.into()))).unwrap();
+    let (mut app, _) = App::with_idle_lock(dir, std::time::Duration::from_secs(2));
+    let _ = app.update(cim_keys::gui::Message::Opened(Ok(session)));
+    // Input keeps it open.
+    let _ = app.update(cim_keys::gui::Message::Tick);
+    assert!(app.session().is_some(), "not idle yet");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let _ = app.update(cim_keys::gui::Message::Activity);
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let _ = app.update(cim_keys::gui::Message::Tick);
+    assert!(app.session().is_some(), "the input reset the idle timer");
+    // Idle long enough: the next tick locks.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let _ = app.update(cim_keys::gui::Message::Tick);
+    assert!(app.session().is_none(), "locked after the idle time");
+    assert!(matches!(app.screen(), Screen::Vault(_)));
+}

@@ -30,7 +30,11 @@ pub struct Cli {
 pub enum Cmd {
     /// Start the desktop application (also what `cim-keys` without a command does)
     #[cfg(feature = "gui")]
-    Gui,
+    Gui {
+        /// Lock the vault after this many seconds without input [default: 300]
+        #[arg(long, env = "CIM_KEYS_IDLE_LOCK", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(5..=86_400))]
+        idle_lock: Option<u64>,
+    },
     /// Create the vault (database and keystore) in the data directory; asks for a passphrase
     Init,
     /// Change the keystore's passphrase (re-wraps the master key only)

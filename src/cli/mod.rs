@@ -74,6 +74,21 @@ fn usage_error(err: &clap::Error) -> u8 {
     }
 }
 
+/// `CIM_KEYS_IDLE_LOCK` (seconds) for the GUI started without a command.
+#[cfg(feature = "gui")]
+fn idle_lock_from_env() -> Result<Option<u64>, AppError> {
+    match std::env::var("CIM_KEYS_IDLE_LOCK") {
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if (5..=86_400).contains(&seconds) => Ok(Some(seconds)),
+            _ => Err(AppError::Invalid(format!(
+                "CIM_KEYS_IDLE_LOCK must be a number of seconds from 5 to 86400, not '{}'",
+                crate::domain::excerpt(&text)
+            ))),
+        },
+        Err(_) => Ok(None),
+    }
+}
+
 fn data_dir(cli: &Cli) -> Result<PathBuf, AppError> {
     if let Some(dir) = &cli.data_dir {
         return Ok(dir.clone());
@@ -111,8 +126,13 @@ fn write_public(out: &Printer, path: &std::path::Path, bytes: &[u8]) -> Result<(
 fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
     let dir = data_dir(cli)?;
     #[cfg(feature = "gui")]
-    if matches!(cli.command, None | Some(Cmd::Gui)) {
-        return match crate::gui::run(dir) {
+    if let None | Some(Cmd::Gui { .. }) = cli.command {
+        let configured = match &cli.command {
+            Some(Cmd::Gui { idle_lock }) => *idle_lock,
+            _ => idle_lock_from_env()?,
+        };
+        let idle = configured.map_or(crate::gui::IDLE_LOCK, std::time::Duration::from_secs);
+        return match crate::gui::run(dir, idle) {
             Ok(()) => Ok(EXIT_OK),
             Err(e) => Err(AppError::Invalid(format!("the window cannot be opened: {e}"))),
         };
@@ -140,7 +160,7 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
     match cmd {
         Cmd::Init => unreachable!("handled above"),
         #[cfg(feature = "gui")]
-        Cmd::Gui => unreachable!("handled above"),
+        Cmd::Gui { .. } => unreachable!("handled above"),
         Cmd::Passwd { new_passphrase_file } => {
             let old = if vault.kdf_params()?.is_some() {
                 Some(passphrase::read(&passphrase::Source::current(cli), false, out)?)

@@ -9,7 +9,8 @@
 //! Screens (`screen::*`): vault (create or unlock), organization, keys, NATS, PKI and events
 //! (with a graph view). Each has `State`, `Message`, `Action`, `update` and `view`.
 //!
-//! Safety habits: the vault locks on Ctrl+L and after [`IDLE_LOCK`] without input (the
+//! Safety habits: the vault locks on Ctrl+L and after an idle time without input ([`IDLE_LOCK`]
+//! unless configured: `CIM_KEYS_IDLE_LOCK` in seconds, or `cim-keys gui --idle-lock SECONDS`; the
 //! passphrase and the vault handle are dropped); secret fields use [`SecretText`], whose
 //! `Debug` is redacted; no message, log line or error carries a secret.
 
@@ -34,12 +35,12 @@ use crate::crypto::keystore::Passphrase;
 use crate::domain::OrgId;
 use screen::{events, keys, nats, organization, pki, vault};
 
-/// The vault locks after this long without keyboard or mouse input.
+/// The vault locks after this long without keyboard or mouse input, unless configured.
 pub const IDLE_LOCK: Duration = Duration::from_secs(5 * 60);
 
-/// Starts the window on the vault in `data_dir`.
-pub fn run(data_dir: PathBuf) -> iced::Result {
-    iced::application(move || App::new(data_dir.clone()), App::update, App::view)
+/// Starts the window on the vault in `data_dir`; it locks after `idle_lock` without input.
+pub fn run(data_dir: PathBuf, idle_lock: Duration) -> iced::Result {
+    iced::application(move || App::with_idle_lock(data_dir.clone(), idle_lock), App::update, App::view)
         .title(App::title)
         .theme(App::theme)
         .subscription(App::subscription)
@@ -251,11 +252,18 @@ pub struct App {
     org: Option<OrgId>,
     dark: bool,
     last_input: Instant,
+    idle_lock: Duration,
 }
 
 impl App {
-    /// The start: the vault screen (create if the data directory holds no vault, else unlock).
+    /// The start: the vault screen (create if the data directory holds no vault, else unlock),
+    /// locking after [`IDLE_LOCK`] without input.
     pub fn new(data_dir: PathBuf) -> (Self, Task<Message>) {
+        Self::with_idle_lock(data_dir, IDLE_LOCK)
+    }
+
+    /// [`App::new`], locking after `idle_lock` without input.
+    pub fn with_idle_lock(data_dir: PathBuf, idle_lock: Duration) -> (Self, Task<Message>) {
         let screen = Screen::Vault(vault::State::new(&data_dir));
         let app = Self {
             data_dir,
@@ -265,6 +273,7 @@ impl App {
             org: None,
             dark: false,
             last_input: Instant::now(),
+            idle_lock,
         };
         (app, iced::widget::operation::focus("passphrase"))
     }
@@ -386,7 +395,7 @@ impl App {
             Message::Focus { back: false } => iced::widget::operation::focus_next(),
             Message::Focus { back: true } => iced::widget::operation::focus_previous(),
             Message::Tick => {
-                if self.session.is_some() && self.last_input.elapsed() >= IDLE_LOCK {
+                if self.session.is_some() && self.last_input.elapsed() >= self.idle_lock {
                     self.lock();
                 }
                 Task::none()
