@@ -229,3 +229,15 @@ fn the_vault_locks_itself_after_the_configured_idle_time() {
     assert!(app.session().is_none(), "locked after the idle time");
     assert!(matches!(app.screen(), Screen::Vault(_)));
 }
+
+#[test]
+fn the_passphrase_is_hidden_until_revealed() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let mut state = State::new(&tmp.path().join("vault"));
+    let typed = type_into(&state, "passphrase", PASSPHRASE);
+    feed(&mut state, typed);
+    assert!(!shows(&state, PASSPHRASE), "the passphrase is shown while hidden");
+    let toggled = click(&state, "Show the passphrase");
+    feed(&mut state, toggled);
+    assert!(shows(&state, PASSPHRASE), "revealed, the passphrase is shown");
+}

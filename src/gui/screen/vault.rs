@@ -29,6 +29,7 @@ pub struct State {
     confirm: SecretText,
     error: Option<String>,
     busy: bool,
+    revealed: bool,
 }
 
 /// What the operator does.
@@ -40,6 +41,8 @@ pub enum Message {
     Confirm(SecretText),
     /// Create or unlock.
     Submit,
+    /// Show or hide what was typed (hidden until revealed).
+    Reveal(bool),
 }
 
 /// What the root should do.
@@ -75,6 +78,7 @@ impl State {
             confirm: SecretText::default(),
             error: None,
             busy: false,
+            revealed: false,
         }
     }
 
@@ -113,6 +117,10 @@ impl State {
                 self.confirm = p;
                 Action::None
             }
+            Message::Reveal(revealed) => {
+                self.revealed = revealed;
+                Action::None
+            }
             Message::Submit => {
                 if self.busy {
                     return Action::None;
@@ -143,7 +151,7 @@ impl State {
             Mode::Unlock => ("Unlock the vault", "Unlock"),
         };
         let passphrase = text_input("Passphrase", self.passphrase.expose_secret())
-            .secure(true)
+            .secure(!self.revealed)
             .id("passphrase")
             .on_input(|s| Message::Passphrase(SecretText::new(s)))
             .on_submit(Message::Submit)
@@ -158,7 +166,7 @@ impl State {
         if self.mode == Mode::Create {
             form = form.push(
                 text_input("Passphrase again", self.confirm.expose_secret())
-                    .secure(true)
+                    .secure(!self.revealed)
                     .id("confirm")
                     .on_input(|s| Message::Confirm(SecretText::new(s)))
                     .on_submit(Message::Submit)
@@ -169,6 +177,9 @@ impl State {
                 form = form.push(text(format!("Strength: {hint}")).size(theme::SMALL).style(theme::muted));
             }
         }
+        form = form.push(
+            iced::widget::checkbox(self.revealed).label("Show the passphrase").on_toggle(Message::Reveal).size(16),
+        );
         if let Some(error) = &self.error {
             form = form.push(text(error).style(theme::error));
         }
