@@ -3,7 +3,7 @@
 //! * ours: `Vault::execute_all` of 10,000 `AddPerson` commands (each in one unit) on a vault
 //!   holding an organization and a unit: one IMMEDIATE transaction; 10,000 domain events,
 //!   20,000 graph events with their blocks and chain links, 20,000 outbox rows and the read
-//!   models (`aggregates`, `people`, `person_units`), decided and validated one by one.
+//!   models (`aggregates`, `people`, `person_units`, the organization's kept counts), decided and validated one by one.
 //! * raw: the very rows ours wrote (captured once, before timing, from a vault that ran the same
 //!   commands), held in memory as SQLite values, inserted into a copy of the same seeded
 //!   database (same schema, indexes, foreign keys and pragmas) table by table with prepared
@@ -134,6 +134,11 @@ fn main() {
                 &conn,
                 "SELECT person_id, unit_id FROM person_units",
                 "INSERT INTO person_units (person_id, unit_id) VALUES (?1, ?2)",
+            ),
+            capture(
+                &conn,
+                "SELECT org_id, units, people, roles FROM org_counts",
+                "INSERT OR REPLACE INTO org_counts (org_id, units, people, roles) VALUES (?1, ?2, ?3, ?4)",
             ),
         ];
         let vault_row = capture(

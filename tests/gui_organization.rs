@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use cim_keys::app::Vault;
 use cim_keys::crypto::keystore::{KdfParams, Passphrase};
 use cim_keys::domain::{Command, OrgId};
+use cim_keys::gui::jobs::organization::Request;
 use cim_keys::gui::screen::organization::{Action, Form, Message, State};
 use cim_keys::gui::{Effect, Session};
 use iced_test::core::{Event, Point, Settings, Size, mouse};
@@ -191,12 +192,24 @@ fn gui_organization_create_org_unit_person_role_and_assign() {
     assert!(h.shows("no keys"));
     assert!(h.shows("none: the organization is not bootstrapped for NATS"));
 
-    // Choosing a unit shows its details.
+    // Choosing a unit shows its details, its head count loaded for the selection.
     h.ui(|ui| {
         ui.click("Engineering").unwrap();
     });
     assert!(h.shows("Unit Engineering"));
     assert!(h.shows("Sub-units: Backend"));
+    assert!(h.shows("Members: 0"), "Alice is in Backend, not in Engineering");
+    h.ui(|ui| {
+        ui.click("Backend").unwrap();
+    });
+    assert!(h.shows("Parent: Engineering"));
+    assert!(h.shows("Members: 1"));
+    // So does choosing a role.
+    h.ui(|ui| {
+        ui.click("Operator").unwrap();
+    });
+    assert!(h.shows("Role Operator"));
+    assert!(h.shows("Held by: 1 people"));
 }
 
 fn with_org() -> (Harness, OrgId) {
@@ -290,6 +303,55 @@ fn gui_organization_people_are_paged() {
     assert!(h.shows("101–200 of 250"));
     assert!(h.shows("Person 100"));
     assert!(!h.shows("Person 000"));
+
+    // A page is loaded by a job of its own: the screen never holds more than one page.
+    let Effect::Run(job) = h.state.update(Message::Page(2)) else { panic!("paging runs a job") };
+    assert!(matches!(job, Request::Page { org: o, page: 2 } if o == org), "{job:?}");
+    let reply = h.session.run(job);
+    h.send(Message::Done(reply));
+    assert!(h.shows("201–250 of 250"));
+    assert!(h.shows("Person 249"));
+    assert!(!h.shows("Person 199"));
+
+    // A person chosen on the last page stays chosen on another page, and can be given a role
+    // from there; defining a role or adding a person keeps the page shown.
+    h.ui(|ui| {
+        type_into(ui, "role-name", "Auditor");
+        ui.click("Define role").unwrap();
+    });
+    assert!(h.shows("201–250 of 250"), "defining a role keeps the page");
+    h.ui(|ui| pick(ui, "assign-role", 0));
+    h.ui(|ui| {
+        ui.click("Person 230").unwrap();
+    });
+    assert!(h.shows("p230@acme.example"));
+    assert!(h.shows("no keys"));
+    h.ui(|ui| {
+        ui.click("Previous page").unwrap();
+    });
+    assert!(h.shows("101–200 of 250"));
+    assert!(h.shows("Person 230"), "the chosen person's details stay");
+    h.ui(|ui| {
+        ui.click("Assign role").unwrap();
+    });
+    assert_eq!(h.state.error(Form::Assign), None);
+    assert!(h.shows("Role 'Auditor' assigned to Person 230."));
+    assert!(h.shows("Roles: Auditor"), "the details are loaded again after the change");
+    let tree = h.vault(|v| v.organization_tree(org).unwrap());
+    let p230 = tree.people.iter().find(|p| p.name == "Person 230").unwrap();
+    assert_eq!(p230.roles, vec![tree.roles[0].id.clone()]);
+    h.ui(|ui| {
+        type_into(ui, "person-name", "Person 250");
+        type_into(ui, "person-email", "p250@acme.example");
+        ui.click("Add person").unwrap();
+    });
+    assert_eq!(h.state.error(Form::Person), None);
+    assert!(h.shows("101–200 of 251"), "adding a person keeps the page");
+    h.ui(|ui| {
+        ui.click("Previous page").unwrap();
+    });
+    assert!(h.shows("1–100 of 251"));
+    assert!(h.shows("Person 000"));
 }
 
 #[test]

@@ -400,6 +400,177 @@ proptest! {
     }
 }
 
+/// One command of a NATS batch, with numbers that pick its targets.
+#[derive(Debug, Clone)]
+enum Step {
+    /// A user for a person in an account (the system account included), signed by one of the
+    /// account's signing keys, current or retired.
+    User(usize, usize, usize),
+    /// A rotation of one of an account's current signing keys, re-issuing its live users.
+    Rotate(usize, usize),
+    /// A revocation of one of the users so far.
+    Revoke(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        5 => (0..10usize, 0..3usize, 0..6usize).prop_map(|(p, a, k)| Step::User(p, a, k)),
+        2 => (0..3usize, 0..3usize).prop_map(|(a, k)| Step::Rotate(a, k)),
+        1 => (0..10usize).prop_map(Step::Revoke),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// The commands of one transaction are judged against everything recorded before them in
+    /// it — the NATS accounts' signing keys and versions included, which a transaction reads
+    /// once and keeps: a batch mixing new users, rotations and revocations of the same accounts
+    /// is accepted, or refused at the same command with the same error, exactly as the fold of
+    /// the events decides, and leaves the same NATS state.
+    #[test]
+    fn a_batch_is_decided_as_the_fold_decides(steps in proptest::collection::vec(step(), 1..24)) {
+        use cim_keys::domain::{CommandId, CorrelationId, Ctx, DeviceId, EventId, Refusal, Timestamp, decide, seal};
+        let tmp = tempfile::TempDir::new().unwrap();
+        let mut vault = crate::support::library_vault(&tmp.path().join("v"));
+        let mut fakes = Fakes::default();
+        let id = cim_keys::app::new_id;
+        let org = OrgId::from_uuid(id());
+        let unit = UnitId::from_uuid(id());
+        let people: Vec<PersonId> = (0..10).map(|_| PersonId::from_uuid(id())).collect();
+        let operator = OperatorId::from_uuid(id());
+        // The system account, the organization account and the unit's account.
+        let accounts = [AccountId::from_uuid(id()), AccountId::from_uuid(id()), AccountId::from_uuid(id())];
+        let system_key = fakes.key('A');
+        let mut setup = vec![
+            Command::CreateOrganization { id: org, name: "Org".into(), domain: None },
+            Command::CreateUnit { id: unit, org, parent: None, name: "Unit".into() },
+        ];
+        setup.extend(people.iter().enumerate().map(|(i, &person)| Command::AddPerson {
+            id: person,
+            org,
+            name: format!("P{i}"),
+            email: format!("p{i}@x.example"),
+            units: if i.is_multiple_of(2) { vec![unit] } else { vec![] },
+        }));
+        setup.push(Command::CreateNatsOperator {
+            id: operator,
+            org,
+            name: "Operator".into(),
+            public_key: fakes.key('O'),
+            signing_keys: vec![fakes.key('O')],
+            system_account: system_key.clone(),
+            jwt: fakes.jwt(),
+        });
+        for (i, (&account, unit)) in accounts.iter().zip([None, None, Some(unit)]).enumerate() {
+            let system = i == 0;
+            setup.push(Command::CreateNatsAccount {
+                id: account,
+                org,
+                unit,
+                system,
+                name: format!("Account {i}"),
+                public_key: if system { system_key.clone() } else { fakes.key('A') },
+                signing_keys: fakes.account_keys(!system),
+                jetstream: !system,
+                jwt: fakes.jwt(),
+            });
+        }
+        vault.execute_all(setup).unwrap();
+        let (mut state, _) = stored_state_and_graph(&vault);
+
+        // The batch, built against the fold as it evolves: each command is judged on what the
+        // ones before it made, up to the first refusal.
+        let ctx = Ctx {
+            now: Timestamp::from_micros(1_800_000_000_000_000).unwrap(),
+            device: DeviceId::from_uuid(id()),
+            correlation: CorrelationId::from_uuid(id()),
+            command: CommandId::from_uuid(id()),
+        };
+        let mut batch = Vec::new();
+        let mut refused = None;
+        for step in &steps {
+            let command = match *step {
+                Step::User(p, a, k) => {
+                    let account = accounts[a % accounts.len()];
+                    let mut keys: Vec<String> =
+                        state.nats_accounts[&account].signing_keys.iter().map(|k| k.public_key.clone()).collect();
+                    keys.extend(
+                        state
+                            .retired_nats_keys
+                            .iter()
+                            .filter(|(_, r)| r.owner == NatsOwner::Account(account))
+                            .map(|(key, _)| key.clone()),
+                    );
+                    Command::CreateNatsUser {
+                        id: NatsUserId::from_uuid(id()),
+                        account,
+                        person: people[p % people.len()],
+                        name: "p@x.example".into(),
+                        public_key: fakes.key('U'),
+                        signer: keys[k % keys.len()].clone(),
+                        jwt: fakes.jwt(),
+                    }
+                }
+                Step::Rotate(a, k) => {
+                    let account = accounts[a % accounts.len()];
+                    let current = &state.nats_accounts[&account].signing_keys;
+                    let old = current[k % current.len()].clone();
+                    let mut reissued = vec![NatsReissued { entity: NatsEntity::Account(account), jwt: fakes.jwt() }];
+                    for (user, u) in &state.nats_users {
+                        if u.signer == old.public_key && u.revoked_at.is_none() {
+                            reissued.push(NatsReissued { entity: NatsEntity::User(*user), jwt: fakes.jwt() });
+                        }
+                    }
+                    Command::RotateNatsSigningKey {
+                        org,
+                        owner: NatsOwner::Account(account),
+                        old_key: old.public_key,
+                        new_key: NatsSigningKey { public_key: fakes.key('A'), role: old.role },
+                        reissued,
+                    }
+                }
+                Step::Revoke(u) => {
+                    let users: Vec<NatsUserId> = state.nats_users.keys().copied().collect();
+                    let Some(user) = pick(&users, u) else { continue };
+                    Command::RevokeNatsUser { user, revoked_at: 1_800_000_000 + u as i64, account_jwt: fakes.jwt() }
+                }
+            };
+            match decide(&state, &command) {
+                Ok(decided) => {
+                    for envelope in seal(decided, &ctx, || EventId::from_uuid(id())) {
+                        state.evolve(&envelope);
+                    }
+                }
+                Err(Refusal::Rejected(error)) => refused = Some((batch.len(), error)),
+                Err(Refusal::View(never)) => match never {},
+            }
+            batch.push(command);
+            if refused.is_some() {
+                break;
+            }
+        }
+
+        let before = vault.status().unwrap();
+        match (vault.execute_all(batch), refused) {
+            (Ok(_), None) => {
+                let (stored, _) = stored_state_and_graph(&vault);
+                prop_assert_eq!(&vault.store().read_state().unwrap(), &stored);
+                prop_assert_eq!(&stored.nats_accounts, &state.nats_accounts);
+                prop_assert_eq!(&stored.nats_users, &state.nats_users);
+                prop_assert_eq!(&stored.retired_nats_keys, &state.retired_nats_keys);
+                assert_nats_queries_match(&vault, &stored);
+            }
+            (Err(cim_keys::app::AppError::Rejected { index, error }), Some((at, expected))) => {
+                prop_assert_eq!(index, Some(at));
+                prop_assert_eq!(error, expected);
+                prop_assert_eq!(vault.status().unwrap(), before);
+            }
+            (outcome, expected) => prop_assert!(false, "the vault gave {:?}, the fold {:?}", outcome, expected),
+        }
+    }
+}
+
 #[test]
 fn a_refused_command_in_a_batch_rolls_back_the_whole_batch() {
     let tmp = tempfile::TempDir::new().unwrap();
@@ -421,6 +592,128 @@ fn a_refused_command_in_a_batch_rolls_back_the_whole_batch() {
     assert!(err.to_string().starts_with("item 3: "));
     assert_eq!(vault.status().unwrap(), before);
     assert!(vault.store().read_state().unwrap().people.is_empty());
+}
+
+/// A transaction of many commands lifts and links its events on a second thread while it
+/// decides and records: what it records is what recording them one by one would (the receipt
+/// names the stored events in order, every block and link checks, the read models are the
+/// fold of the events), and a refusal far into it still rolls everything back.
+#[test]
+fn a_large_batch_is_recorded_in_order_and_all_or_nothing() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let mut vault = crate::support::library_vault(&tmp.path().join("v"));
+    let id = cim_keys::app::new_id;
+    let org = OrgId::from_uuid(id());
+    let units: Vec<UnitId> = (0..3).map(|_| UnitId::from_uuid(id())).collect();
+    let mut commands = vec![Command::CreateOrganization { id: org, name: "Acme".into(), domain: None }];
+    commands.extend(units.iter().map(|&unit| Command::CreateUnit {
+        id: unit,
+        org,
+        parent: None,
+        name: format!("U {unit}"),
+    }));
+    let person = |i: usize, email: String| Command::AddPerson {
+        id: PersonId::from_uuid(id()),
+        org,
+        name: format!("P{i}"),
+        email,
+        units: if i.is_multiple_of(4) { vec![] } else { vec![units[i % 3]] },
+    };
+    commands.extend((0..1_200).map(|i| person(i, format!("p{i}@acme.example"))));
+    let receipt = vault.execute_all(commands).unwrap();
+    assert_eq!(receipt.events.len(), 1_204);
+
+    let conn = rusqlite::Connection::open(vault.store().path()).unwrap();
+    let domain: Vec<(String, Vec<u8>)> = conn
+        .prepare("SELECT event_id, cid FROM domain_events ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected: Vec<(String, Vec<u8>)> =
+        receipt.events.iter().map(|e| (e.id.to_string(), e.cid.to_bytes())).collect();
+    assert_eq!(domain, expected);
+    let graph: Vec<Vec<u8>> = conn
+        .prepare("SELECT cid FROM graph_events ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected: Vec<Vec<u8>> = receipt.events.iter().flat_map(|e| e.graph.iter().map(|c| c.to_bytes())).collect();
+    assert_eq!(graph, expected);
+    assert_eq!(vault.status().unwrap().head, receipt.head);
+    assert_eq!(receipt.head.map(|c| c.to_bytes()).as_ref(), graph.last());
+    assert!(vault.verify(true).unwrap().ok());
+    let (state, folded) = stored_state_and_graph(&vault);
+    assert_eq!(vault.store().read_state().unwrap(), state);
+    assert_eq!(folded, Graph::of_state(&state));
+
+    let before = vault.status().unwrap();
+    let mut more: Vec<Command> = (0..1_000).map(|i| person(i, format!("q{i}@acme.example"))).collect();
+    more[900] = person(900, "p7@acme.example".into());
+    let err = vault.execute_all(more).unwrap_err();
+    assert_eq!(err.domain(), Some(&DomainError::DuplicateEmail { email: "p7@acme.example".into() }));
+    assert!(err.to_string().starts_with("item 901: "), "{err}");
+    assert_eq!(vault.status().unwrap(), before);
+    assert_eq!(vault.store().read_state().unwrap(), state);
+}
+
+/// A bootstrap larger than a batch: the KDF runs on one thread, the users are minted on
+/// another (their seeds sealed once the master key is there) and the events lifted on a third,
+/// while the calling thread records. Every user is recorded once with its JWT and a sealed
+/// seed that opens under the passphrase, everything checks, and a wrong passphrase (which may
+/// be found out while users are already being recorded) records nothing.
+#[test]
+fn a_large_bootstrap_records_every_user_with_a_sealed_seed() {
+    use cim_keys::crypto::keystore::{KeystoreError, Passphrase};
+    let tmp = tempfile::TempDir::new().unwrap();
+    let mut vault = crate::support::library_vault(&tmp.path().join("v"));
+    let id = cim_keys::app::new_id;
+    let org = OrgId::from_uuid(id());
+    let units: Vec<UnitId> = (0..3).map(|_| UnitId::from_uuid(id())).collect();
+    let mut commands = vec![Command::CreateOrganization { id: org, name: "Acme".into(), domain: None }];
+    commands.extend(units.iter().map(|&unit| Command::CreateUnit {
+        id: unit,
+        org,
+        parent: None,
+        name: format!("U {unit}"),
+    }));
+    commands.extend((0..700usize).map(|i| Command::AddPerson {
+        id: PersonId::from_uuid(id()),
+        org,
+        name: format!("P{i}"),
+        email: format!("p{i}@acme.example"),
+        units: if i.is_multiple_of(4) { vec![] } else { vec![units[i % 3]] },
+    }));
+    vault.execute_all(commands).unwrap();
+    let secrets = |vault: &Vault| -> i64 {
+        let conn = rusqlite::Connection::open(vault.store().path()).unwrap();
+        conn.query_row("SELECT count(*) FROM secrets", [], |r| r.get(0)).unwrap()
+    };
+    let (before, no_secrets) = (vault.status().unwrap(), secrets(&vault));
+
+    let wrong = Passphrase::new("not the passphrase".into()).unwrap();
+    let err = vault.nats_bootstrap(org, &wrong).unwrap_err();
+    assert!(matches!(err, cim_keys::app::AppError::Keystore(KeystoreError::WrongPassphrase)), "{err:?}");
+    assert_eq!((vault.status().unwrap(), secrets(&vault)), (before, no_secrets));
+
+    let passphrase = Passphrase::new(crate::support::PASSPHRASE.into()).unwrap();
+    let report = vault.nats_bootstrap(org, &passphrase).unwrap();
+    assert_eq!((report.accounts, report.users), (5, 700));
+    assert_eq!(report.receipt.events.len(), 1 + 5 + 700);
+    // Operator: identity + 1; system account: identity + 1; the others: identity + 2; users: 1.
+    assert_eq!(secrets(&vault) - no_secrets, 2 + 2 + 3 * 4 + 700);
+    assert!(vault.verify(true).unwrap().ok());
+    let (state, folded) = stored_state_and_graph(&vault);
+    assert_eq!(vault.store().read_state().unwrap(), state);
+    assert_eq!(folded, Graph::of_state(&state));
+    assert_eq!(state.nats_users.len(), 700);
+    let users: Vec<NatsUserId> = state.nats_users.keys().copied().collect();
+    for user in [users[0], users[350], users[699]] {
+        vault.nats_creds(user, &passphrase).unwrap();
+    }
 }
 
 #[test]

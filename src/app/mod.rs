@@ -14,9 +14,11 @@ mod error;
 pub mod files;
 mod graph;
 pub mod nats;
+mod org_page;
 pub mod pki;
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use chrono::Utc;
 use cid::Cid;
@@ -28,12 +30,13 @@ pub use error::{AppError, ErrorKind};
 use crate::crypto::keystore::{self, KdfParams, MasterKey, NONCE_LEN, Passphrase, SALT_LEN, SecretBytes};
 use crate::crypto::ssh;
 use crate::domain::{
-    Command, CommandId, CorrelationId, Ctx, DeviceId, EventId, KeyId, PersonId, Refusal, Timestamp, decide, seal,
+    Command, CommandId, CorrelationId, Ctx, DeviceId, EventEnvelope, EventId, KeyId, PersonId, Refusal, Timestamp,
+    decide, seal,
 };
-use crate::projection::GraphProjector;
+use crate::projection::{Chain, CodecError, GraphProjector};
 use crate::store::{
-    DATABASE_FILE, DomainEventRow, EventQuery, GraphEventRow, KeyRow, KeystoreRecord, OrgSummary, OrgTree, Status,
-    Store, StoreError, VaultIdentity, VerifyReport,
+    DATABASE_FILE, DomainEventRow, EventQuery, EventRows, GraphEventRow, KeyRow, KeystoreRecord, OrgSummary, OrgTree,
+    Status, Store, StoreError, Tx, VaultIdentity, VerifyReport,
 };
 
 /// Bytes from the OS CSPRNG.
@@ -48,6 +51,13 @@ fn wrap(passphrase: &Passphrase, master: &MasterKey, params: KdfParams) -> Resul
     let salt = random::<SALT_LEN>()?;
     let kek = keystore::derive_kek(passphrase, &salt, params)?;
     Ok(KeystoreRecord { params, salt, wrapped: keystore::wrap_master(&kek, master, random::<NONCE_LEN>()?) })
+}
+
+/// Unwraps the master key of a keystore with the passphrase (one KDF run). Touches no store,
+/// so it can run on another thread while this one reads the vault.
+fn unlock_keystore(record: &KeystoreRecord, passphrase: &Passphrase) -> Result<MasterKey, AppError> {
+    let kek = keystore::derive_kek(passphrase, &record.salt, record.params)?;
+    Ok(keystore::unwrap_master(&kek, &record.wrapped)?)
 }
 
 /// What a command stores besides its events, in the same transaction.
@@ -68,6 +78,103 @@ fn single(e: AppError) -> AppError {
         AppError::Rejected { error, .. } => AppError::Rejected { index: None, error },
         other => other,
     }
+}
+
+/// Transactions of at least this many commands lift, encode and link their events on a second
+/// thread while this one decides and records (see `Vault::run_batches`).
+const LIFT_ON_A_THREAD: usize = 512;
+/// Events sent to the lifting thread at a time.
+const LIFT_BATCH: usize = 128;
+
+/// An event lifted on the lifting thread: what the receipt says of it, and its rows.
+type LiftedEvent = (Recorded, EventRows);
+
+/// The lifting thread: lifts each batch of events, links their graph events (continuing the
+/// chain from `head`) and makes their rows, and sends them back in order. Stops after an
+/// error, or when the recording thread hangs up.
+fn lift_and_link(
+    head: Option<Cid>,
+    envelopes: &mpsc::Receiver<Vec<EventEnvelope>>,
+    lifted: &mpsc::Sender<Result<Vec<LiftedEvent>, CodecError>>,
+) {
+    let mut chain = Chain::new(head);
+    for batch in envelopes {
+        let batch = batch
+            .into_iter()
+            .map(|envelope| {
+                let lifted = GraphProjector.lift(&envelope)?;
+                let prev = chain.head();
+                let blocks = lifted.graph.iter().map(|event| chain.link(event)).collect::<Result<Vec<_>, _>>()?;
+                let rows = EventRows::new(&envelope, lifted, prev, blocks);
+                Ok((Recorded::of(&envelope, &rows), rows))
+            })
+            .collect::<Result<Vec<_>, CodecError>>();
+        let failed = batch.is_err();
+        if lifted.send(batch).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The recording thread's end of the lifting thread.
+struct Lifter {
+    to: mpsc::Sender<Vec<EventEnvelope>>,
+    from: mpsc::Receiver<Result<Vec<LiftedEvent>, CodecError>>,
+    /// Applied events not sent yet.
+    pending: Vec<EventEnvelope>,
+    /// Batches sent and not back yet.
+    outstanding: usize,
+}
+
+impl Lifter {
+    /// Queues an applied event; sends a full batch, and appends the batches already back.
+    fn push(&mut self, envelope: EventEnvelope, tx: &mut Tx<'_>, recorded: &mut Vec<Recorded>) -> Result<(), AppError> {
+        self.pending.push(envelope);
+        if self.pending.len() >= LIFT_BATCH {
+            self.send()?;
+            self.append(tx, recorded, false)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the pending events and appends every batch as it comes back.
+    fn finish(mut self, tx: &mut Tx<'_>, recorded: &mut Vec<Recorded>) -> Result<(), AppError> {
+        self.send()?;
+        self.append(tx, recorded, true)
+    }
+
+    fn send(&mut self) -> Result<(), AppError> {
+        if !self.pending.is_empty() {
+            self.to.send(std::mem::take(&mut self.pending)).map_err(|_| lifter_stopped())?;
+            self.outstanding += 1;
+        }
+        Ok(())
+    }
+
+    /// Appends the batches that are back; with `wait`, all of them.
+    fn append(&mut self, tx: &mut Tx<'_>, recorded: &mut Vec<Recorded>, wait: bool) -> Result<(), AppError> {
+        while self.outstanding > 0 {
+            let batch = if wait {
+                self.from.recv().map_err(|_| lifter_stopped())?
+            } else {
+                match self.from.try_recv() {
+                    Ok(batch) => batch,
+                    Err(mpsc::TryRecvError::Empty) => return Ok(()),
+                    Err(mpsc::TryRecvError::Disconnected) => return Err(lifter_stopped()),
+                }
+            };
+            self.outstanding -= 1;
+            for (event, rows) in batch.map_err(StoreError::from)? {
+                tx.append(&rows)?;
+                recorded.push(event);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn lifter_stopped() -> AppError {
+    AppError::Invalid("the thread lifting the events stopped; nothing was recorded".into())
 }
 
 /// A fresh UUIDv7 (time-ordered, random tail).
@@ -95,6 +202,18 @@ pub struct Recorded {
     /// CIDs of the graph events lifted from it.
     #[serde(serialize_with = "crate::projection::cid_text::serialize_seq")]
     pub graph: Vec<Cid>,
+}
+
+impl Recorded {
+    fn of(envelope: &EventEnvelope, rows: &EventRows) -> Self {
+        Self {
+            id: envelope.id,
+            event_type: envelope.event.name(),
+            aggregate: envelope.aggregate().1,
+            cid: rows.cid(),
+            graph: rows.graph_cids(),
+        }
+    }
 }
 
 /// What a command did.
@@ -220,6 +339,11 @@ impl Vault {
     /// bootstrap mints users on another thread while this one records), and the first error
     /// — from a batch or from recording — rolls everything back. `total` is the number of
     /// commands expected, for progress; a refusal's index counts across batches.
+    ///
+    /// Each event is applied to the read models as soon as it is decided, so the next command
+    /// is judged against it. With [`LIFT_ON_A_THREAD`] commands or more, the events are lifted,
+    /// encoded and linked into the chain on a second thread, and their blocks appended here as
+    /// they come back, in order; the commit waits for the last of them.
     fn run_batches(
         &mut self,
         batches: impl Iterator<Item = Result<(Vec<Command>, Extras), AppError>>,
@@ -231,49 +355,63 @@ impl Vault {
         let correlation = CorrelationId::from_uuid(new_id());
         let at = now();
         let mut tx = self.store.begin()?;
-        let mut recorded = Vec::new();
-        let mut index = 0;
-        for batch in batches {
-            let (commands, extras) = batch?;
-            for command in &commands {
-                let decided = decide(&tx, command).map_err(|r| match r {
-                    Refusal::Rejected(error) => AppError::Rejected { index: Some(index), error },
-                    Refusal::View(e) => AppError::Store(e),
-                })?;
-                let ctx = Ctx { now: at, device, correlation, command: CommandId::from_uuid(new_id()) };
-                for envelope in seal(decided, &ctx, || EventId::from_uuid(new_id())) {
-                    let lifted = GraphProjector.lift(&envelope).map_err(StoreError::from)?;
-                    let graph = tx.record(&envelope, &lifted)?;
-                    recorded.push(Recorded {
-                        id: envelope.id,
-                        event_type: envelope.event.name(),
-                        aggregate: envelope.aggregate().1,
-                        cid: lifted.domain.cid,
-                        graph,
-                    });
-                }
-                index += 1;
-                if index % EVERY == 0 || index == total {
-                    progress(index, total);
-                }
-            }
-            for (id, kind, sealed) in &extras.secrets {
-                tx.put_secret(id, kind, sealed, at)?;
-            }
-            for (cid, media_type, bytes) in &extras.artifacts {
-                tx.put_artifact(cid, media_type, bytes)?;
-            }
-        }
-        if index != total {
-            // A producer stopped early (it cannot happen without an error, but a thread may
-            // panic): never commit a part of what was asked.
-            return Err(AppError::Invalid(format!(
-                "only {index} of {total} commands were produced; nothing was recorded"
-            )));
-        }
         let head = tx.head();
-        tx.commit()?;
-        Ok(Receipt { correlation, events: recorded, head })
+        std::thread::scope(|scope| {
+            let mut lifter = (total >= LIFT_ON_A_THREAD).then(|| {
+                let (to, envelopes) = mpsc::channel();
+                let (lifted, from) = mpsc::channel();
+                scope.spawn(move || lift_and_link(head, &envelopes, &lifted));
+                Lifter { to, from, pending: Vec::new(), outstanding: 0 }
+            });
+            let mut recorded = Vec::new();
+            let mut index = 0;
+            for batch in batches {
+                let (commands, extras) = batch?;
+                for command in &commands {
+                    let decided = decide(&tx, command).map_err(|r| match r {
+                        Refusal::Rejected(error) => AppError::Rejected { index: Some(index), error },
+                        Refusal::View(e) => AppError::Store(e),
+                    })?;
+                    let ctx = Ctx { now: at, device, correlation, command: CommandId::from_uuid(new_id()) };
+                    for envelope in seal(decided, &ctx, || EventId::from_uuid(new_id())) {
+                        match &mut lifter {
+                            Some(lifter) => {
+                                tx.apply(&envelope)?;
+                                lifter.push(envelope, &mut tx, &mut recorded)?;
+                            }
+                            None => {
+                                let lifted = GraphProjector.lift(&envelope).map_err(StoreError::from)?;
+                                let rows = tx.record(&envelope, lifted)?;
+                                recorded.push(Recorded::of(&envelope, &rows));
+                            }
+                        }
+                    }
+                    index += 1;
+                    if index % EVERY == 0 || index == total {
+                        progress(index, total);
+                    }
+                }
+                for (id, kind, sealed) in &extras.secrets {
+                    tx.put_secret(id, kind, sealed, at)?;
+                }
+                for (cid, media_type, bytes) in &extras.artifacts {
+                    tx.put_artifact(cid, media_type, bytes)?;
+                }
+            }
+            if index != total {
+                // A producer stopped early (it cannot happen without an error, but a thread may
+                // panic): never commit a part of what was asked.
+                return Err(AppError::Invalid(format!(
+                    "only {index} of {total} commands were produced; nothing was recorded"
+                )));
+            }
+            if let Some(lifter) = lifter {
+                lifter.finish(&mut tx, &mut recorded)?;
+            }
+            let head = tx.head();
+            tx.commit()?;
+            Ok(Receipt { correlation, events: recorded, head })
+        })
     }
 
     /// Generates an Ed25519 identity key for `owner`: the seed comes from the OS CSPRNG and is
@@ -330,9 +468,7 @@ impl Vault {
 
     /// Checks the passphrase by unwrapping the master key (one KDF run).
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<MasterKey, AppError> {
-        let record = self.store.keystore()?.ok_or(AppError::NoKeystore)?;
-        let kek = keystore::derive_kek(passphrase, &record.salt, record.params)?;
-        Ok(keystore::unwrap_master(&kek, &record.wrapped)?)
+        unlock_keystore(&self.store.keystore()?.ok_or(AppError::NoKeystore)?, passphrase)
     }
 
     /// Changes the passphrase: unwraps the master key with the old one and wraps it under the

@@ -21,6 +21,7 @@
 //! referenced from the events by CID.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc;
 
 use chrono::Utc;
 use serde::Serialize;
@@ -153,22 +154,34 @@ pub struct JwtView {
     pub claims: serde_json::Value,
 }
 
-/// Keys, JWTs and sealed seeds made during one command; everything it seals and stores goes
-/// into [`Extras`], so it commits with the events or not at all.
-struct Mint<'a> {
-    master: &'a MasterKey,
+/// Keys, JWTs and seeds made during one command; everything it stores goes into [`Extras`],
+/// so it commits with the events or not at all. Making keys and signing JWTs needs no master
+/// key; only sealing the new seeds does, and [`Mint::finish`] does that last (a bootstrap mints
+/// while the KDF is still running).
+struct Mint {
     iat: i64,
     extras: Extras,
+    /// Seeds of the keys made since the last [`Mint::finish`], not sealed yet.
+    seeds: Vec<NewSeed>,
     /// Signing keys unsealed or created in this command, by public key.
     signers: BTreeMap<String, NatsKeyPair>,
 }
 
-impl<'a> Mint<'a> {
-    fn new(master: &'a MasterKey) -> Self {
-        Self { master, iat: unix_now(), extras: Extras::default(), signers: BTreeMap::new() }
+/// A new key's seed, waiting for the master key: its keystore id (the public key) and kind.
+/// (On the heap, so that the seeds move with the list without leaving copies behind when it
+/// grows; it is zeroized when dropped.)
+struct NewSeed {
+    id: String,
+    kind: &'static str,
+    seed: SecretBytes,
+}
+
+impl Mint {
+    fn new() -> Self {
+        Self { iat: unix_now(), extras: Extras::default(), seeds: Vec::new(), signers: BTreeMap::new() }
     }
 
-    /// A fresh key pair whose seed is sealed into the extras.
+    /// A fresh key pair; its seed is sealed by [`Mint::finish`].
     fn key(&mut self, kind: NKeyKind) -> Result<NatsKeyPair, AppError> {
         let seed = Zeroizing::new(random::<32>()?);
         let pair = NatsKeyPair::from_raw_seed(kind, &seed).map_err(nats_invalid)?;
@@ -177,9 +190,11 @@ impl<'a> Mint<'a> {
             NKeyKind::Account => ACCOUNT_SEED_KIND,
             _ => USER_SEED_KIND,
         };
-        let sealed =
-            keystore::seal(self.master, pair.public_key(), seed_kind, &SecretBytes::new(seed.to_vec()), random()?);
-        self.extras.secrets.push((pair.public_key().to_owned(), seed_kind, sealed));
+        self.seeds.push(NewSeed {
+            id: pair.public_key().to_owned(),
+            kind: seed_kind,
+            seed: SecretBytes::new(seed.to_vec()),
+        });
         Ok(pair)
     }
 
@@ -192,39 +207,102 @@ impl<'a> Mint<'a> {
     }
 
     /// Signs claims with the signing key `signer` (created or unsealed earlier in this
-    /// command) and stores the token as an artifact block; returns the token and its CID.
-    fn sign<T: NatsClaim>(&mut self, claims: Claims<T>, signer: &str) -> Result<(Jwt<T>, String), AppError> {
+    /// command) and stores the token as an artifact block; returns the block's CID.
+    fn sign<T: NatsClaim>(&mut self, claims: Claims<T>, signer: &str) -> Result<String, AppError> {
         let pair = self.signers.get(signer).ok_or_else(|| corrupt(format!("signing key {signer} is not unsealed")))?;
         let jwt = nats::encode(claims, pair, self.iat).map_err(nats_invalid)?;
         Ok(Self::store_jwt(&mut self.extras, jwt))
     }
 
     /// Signs claims with a key that is not one of the signing keys (the operator's identity).
-    fn sign_with<T: NatsClaim>(&mut self, claims: Claims<T>, pair: &NatsKeyPair) -> Result<(Jwt<T>, String), AppError> {
+    fn sign_with<T: NatsClaim>(&mut self, claims: Claims<T>, pair: &NatsKeyPair) -> Result<String, AppError> {
         let jwt = nats::encode(claims, pair, self.iat).map_err(nats_invalid)?;
         Ok(Self::store_jwt(&mut self.extras, jwt))
     }
 
-    fn store_jwt<T: NatsClaim>(extras: &mut Extras, jwt: Jwt<T>) -> (Jwt<T>, String) {
-        let cid = raw_cid_of(jwt.token().as_bytes());
-        extras.artifacts.push((cid, JWT_MEDIA_TYPE, jwt.token().as_bytes().to_vec()));
-        (jwt, cid.to_string())
+    fn store_jwt<T: NatsClaim>(extras: &mut Extras, jwt: Jwt<T>) -> String {
+        let (token, _) = jwt.into_parts();
+        let cid = raw_cid_of(token.as_bytes());
+        extras.artifacts.push((cid, JWT_MEDIA_TYPE, token.into_bytes()));
+        cid.to_string()
+    }
+
+    /// Seals the new seeds under the master key and hands over everything made so far.
+    fn finish(&mut self, master: &MasterKey) -> Result<Extras, AppError> {
+        let mut extras = std::mem::take(&mut self.extras);
+        extras.secrets.reserve(self.seeds.len());
+        for new in self.seeds.drain(..) {
+            let sealed = keystore::seal(master, &new.id, new.kind, &new.seed, random()?);
+            extras.secrets.push((new.id, new.kind, sealed));
+        }
+        Ok(extras)
     }
 }
 
-/// Users minted per batch during a bootstrap.
+/// Users minted per batch during a bootstrap. The first batches are smaller (32, 64, 128), so
+/// that recording starts sooner.
 const USER_BATCH: usize = 256;
+const FIRST_USER_BATCH: usize = 32;
+
+/// What a bootstrap's minting thread needs: the people (id, e-mail, earliest unit), the
+/// accounts that issue their users by unit, and the mint holding the member keys and the
+/// seeds made so far.
+struct UserPlan {
+    people: Vec<(PersonId, String, Option<String>)>,
+    accounts: BTreeMap<Option<String>, AccountForUsers>,
+    mint: Mint,
+}
+
+/// The minting thread of a bootstrap: mints the plan's users and sends them in batches. The
+/// seeds wait in the mint until the master key comes from the unlocking thread; from then on
+/// each batch carries every seed made so far, sealed, and the last one is sent only once they
+/// all are. Stops after sending an error (a wrong passphrase is one), or when nobody listens.
+fn mint_users(
+    plan: UserPlan,
+    master: &mpsc::Receiver<Result<MasterKey, AppError>>,
+    batches: &mpsc::SyncSender<Result<(Vec<Command>, Extras), AppError>>,
+) {
+    let UserPlan { people, accounts, mut mint } = plan;
+    let mut key = None;
+    let (mut start, mut size) = (0, FIRST_USER_BATCH);
+    loop {
+        let end = people.len().min(start + size);
+        let last = end == people.len();
+        let batch = people[start..end]
+            .iter()
+            .map(|(person, email, unit)| {
+                let account = accounts
+                    .get(unit)
+                    .ok_or_else(|| corrupt(format!("person {person} is in a unit without an account")))?;
+                mint_user(&mut mint, account, *person, email)
+            })
+            .collect::<Result<Vec<_>, AppError>>()
+            .and_then(|commands| {
+                if key.is_none() {
+                    // Before the last batch, only look; for it, wait: every seed must be sealed.
+                    let unlocked = if last { master.recv().ok() } else { master.try_recv().ok() };
+                    key = unlocked.transpose()?;
+                }
+                let extras = match &key {
+                    Some(key) => mint.finish(key)?,
+                    None if last => return Err(AppError::Invalid("the keystore was not unlocked".into())),
+                    None => std::mem::take(&mut mint.extras),
+                };
+                Ok((commands, extras))
+            });
+        let failed = batch.is_err();
+        if batches.send(batch).is_err() || failed || last {
+            return;
+        }
+        (start, size) = (end, (size * 2).min(USER_BATCH));
+    }
+}
 
 /// A new user's command, issued by the account's scoped member key.
-fn mint_user(
-    mint: &mut Mint<'_>,
-    account: &AccountForUsers,
-    person: PersonId,
-    name: &str,
-) -> Result<Command, AppError> {
+fn mint_user(mint: &mut Mint, account: &AccountForUsers, person: PersonId, name: &str) -> Result<Command, AppError> {
     let pair = mint.key(NKeyKind::User)?;
     let claims = Claims::new(name, pair.public_key(), User::scoped(account.public_key.clone()));
-    let (_, jwt) = mint.sign(claims, &account.member_key)?;
+    let jwt = mint.sign(claims, &account.member_key)?;
     Ok(Command::CreateNatsUser {
         id: NatsUserId::from_uuid(super::new_id()),
         account: account.id,
@@ -277,101 +355,97 @@ impl Vault {
     }
 
     /// Creates the organization's NATS hierarchy (see the module documentation).
+    ///
+    /// Nothing but sealing the new seeds needs the master key, so the KDF (the one unlock) runs
+    /// on a thread of its own from the start, while this thread reads the organization and
+    /// makes the operator's and the accounts' keys and JWTs. Then a second thread mints the
+    /// users in batches (key, signed JWT; seeds sealed as soon as the master key is there)
+    /// while this one decides and records them, and the events are lifted on a third
+    /// (`Vault::run_batches`). Everything commits in one transaction, or nothing does: a
+    /// wrong passphrase reaches it as an error before the last batch, and rolls it back.
     pub fn nats_bootstrap(&mut self, org: OrgId, passphrase: &Passphrase) -> Result<BootstrapReport, AppError> {
         let name = self.org_name(org)?;
         if self.store.nats_operator(&org.to_string())?.is_some() {
             return Err(rejected(DomainError::NatsBootstrapped(org)));
         }
-        let tree = self.organization_tree(org)?;
-        let master = self.unlock(passphrase)?;
-        let mut mint = Mint::new(&master);
-        let mut commands = Vec::new();
-
-        let operator_id = OperatorId::from_uuid(super::new_id());
-        let identity = mint.key(NKeyKind::Operator)?;
-        let operator_signer = mint.signing_key(NKeyKind::Operator)?;
-        let system = mint.key(NKeyKind::Account)?;
-        let claims = Operator {
-            signing_keys: vec![operator_signer.clone()],
-            system_account: system.public_key().to_owned(),
-            strict_signing_key_usage: true,
-            ..Operator::default()
-        };
-        let (_, jwt) = mint.sign_with(Claims::new(name.clone(), identity.public_key(), claims), &identity)?;
-        commands.push(Command::CreateNatsOperator {
-            id: operator_id,
-            org,
-            name: name.clone(),
-            public_key: identity.public_key().to_owned(),
-            signing_keys: vec![operator_signer.clone()],
-            system_account: system.public_key().to_owned(),
-            jwt,
-        });
-        commands.push(self.new_account(&mut mint, org, &operator_signer, AccountSpec::System(Box::new(system)))?.0);
-        let (command, org_account) =
-            self.new_account(&mut mint, org, &operator_signer, AccountSpec::Organization(&name))?;
-        commands.push(command);
-        let mut accounts: BTreeMap<Option<String>, AccountForUsers> = BTreeMap::new();
-        accounts.insert(None, org_account.ok_or_else(|| corrupt("the organization account has no member key".into()))?);
-        for unit in &tree.units {
-            let unit_id: UnitId = unit.id.parse()?;
-            let (command, account) =
-                self.new_account(&mut mint, org, &operator_signer, AccountSpec::Unit(unit_id, &unit.name))?;
-            commands.push(command);
-            let account = account.ok_or_else(|| corrupt(format!("unit {}'s account has no member key", unit.id)))?;
-            accounts.insert(Some(unit.id.clone()), account);
-        }
-        let account_count = accounts.len() + 1;
-        // The users are minted on a second thread, in batches, while this one records: key
-        // generation and signing overlap with SQLite. Everything still commits in one
-        // transaction, or nothing does.
-        let users = tree.people.len();
-        let people = tree
-            .people
-            .iter()
-            .map(|p| Ok((p.id.parse::<PersonId>()?, p.email.clone(), p.units.iter().min().cloned())))
-            .collect::<Result<Vec<_>, AppError>>()?;
-        let total = commands.len() + users;
-        let first = (commands, std::mem::take(&mut mint.extras));
-        let (signers, iat, master) = (std::mem::take(&mut mint.signers), mint.iat, mint.master);
-        let receipt = std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel(4);
+        let keystore = self.store.keystore()?.ok_or(AppError::NoKeystore)?;
+        std::thread::scope(|scope| {
+            let (unlocked, master) = mpsc::channel();
             scope.spawn(move || {
-                let mut mint = Mint { master, iat, extras: Extras::default(), signers };
-                for chunk in people.chunks(USER_BATCH) {
-                    let batch = chunk
-                        .iter()
-                        .map(|(person, email, unit)| {
-                            let account = accounts
-                                .get(unit)
-                                .ok_or_else(|| corrupt(format!("person {person} is in a unit without an account")))?;
-                            mint_user(&mut mint, account, *person, email)
-                        })
-                        .collect::<Result<Vec<_>, AppError>>()
-                        .map(|commands| (commands, std::mem::take(&mut mint.extras)));
-                    let failed = batch.is_err();
-                    if sender.send(batch).is_err() || failed {
-                        break;
-                    }
-                }
+                // Nobody listens any more if this thread failed first.
+                let _ = unlocked.send(super::unlock_keystore(&keystore, passphrase));
             });
-            self.run_batches(std::iter::once(Ok(first)).chain(receiver), total, &mut |_, _| {})
-        })
-        .map_err(single)?;
-        Ok(BootstrapReport {
-            operator: operator_id,
-            operator_key: identity.public_key().to_owned(),
-            accounts: account_count,
-            users,
-            receipt,
+
+            let (units, members) = self.store.nats_members(&org.to_string())?;
+            let mut mint = Mint::new();
+            let mut commands = Vec::new();
+            let operator_id = OperatorId::from_uuid(super::new_id());
+            let identity = mint.key(NKeyKind::Operator)?;
+            let operator_signer = mint.signing_key(NKeyKind::Operator)?;
+            let system = mint.key(NKeyKind::Account)?;
+            let claims = Operator {
+                signing_keys: vec![operator_signer.clone()],
+                system_account: system.public_key().to_owned(),
+                strict_signing_key_usage: true,
+                ..Operator::default()
+            };
+            let jwt = mint.sign_with(Claims::new(name.clone(), identity.public_key(), claims), &identity)?;
+            commands.push(Command::CreateNatsOperator {
+                id: operator_id,
+                org,
+                name: name.clone(),
+                public_key: identity.public_key().to_owned(),
+                signing_keys: vec![operator_signer.clone()],
+                system_account: system.public_key().to_owned(),
+                jwt,
+            });
+            let system = AccountSpec::System(Box::new(system));
+            commands.push(self.new_account(&mut mint, org, &operator_signer, system)?.0);
+            let (command, org_account) =
+                self.new_account(&mut mint, org, &operator_signer, AccountSpec::Organization(&name))?;
+            commands.push(command);
+            let mut accounts: BTreeMap<Option<String>, AccountForUsers> = BTreeMap::new();
+            let org_account =
+                org_account.ok_or_else(|| corrupt("the organization account has no member key".into()))?;
+            accounts.insert(None, org_account);
+            for unit in &units {
+                let unit_id: UnitId = unit.id.parse()?;
+                let (command, account) =
+                    self.new_account(&mut mint, org, &operator_signer, AccountSpec::Unit(unit_id, &unit.name))?;
+                commands.push(command);
+                let account =
+                    account.ok_or_else(|| corrupt(format!("unit {}'s account has no member key", unit.id)))?;
+                accounts.insert(Some(unit.id.clone()), account);
+            }
+            let account_count = accounts.len() + 1;
+            let users = members.len();
+            let people = members
+                .into_iter()
+                .map(|p| Ok((p.id.parse::<PersonId>()?, p.email, p.first_unit)))
+                .collect::<Result<Vec<_>, AppError>>()?;
+            let total = commands.len() + users;
+            let first = (commands, std::mem::take(&mut mint.extras));
+            // The seeds made so far (sealed with the users') and the member keys go along.
+            let plan = UserPlan { people, accounts, mint };
+            let (sender, receiver) = mpsc::sync_channel(4);
+            scope.spawn(move || mint_users(plan, &master, &sender));
+            let batches = std::iter::once(Ok(first)).chain(receiver);
+            let receipt = self.run_batches(batches, total, &mut |_, _| {}).map_err(single)?;
+            Ok(BootstrapReport {
+                operator: operator_id,
+                operator_key: identity.public_key().to_owned(),
+                accounts: account_count,
+                users,
+                receipt,
+            })
         })
     }
 
-    /// A new account's command (its keys sealed and JWT stored through `mint`), and for a
+    /// A new account's command (its seeds and JWT kept in `mint`), and for a
     /// non-system account what is needed to issue its users.
     fn new_account(
         &self,
-        mint: &mut Mint<'_>,
+        mint: &mut Mint,
         org: OrgId,
         operator_signer: &str,
         spec: AccountSpec<'_>,
@@ -403,7 +477,7 @@ impl Vault {
             (claims, keys, Some(member))
         };
         let jetstream = claims.limits.jetstream.is_enabled();
-        let (_, jwt) = mint.sign(Claims::new(name.clone(), public_key.clone(), claims), operator_signer)?;
+        let jwt = mint.sign(Claims::new(name.clone(), public_key.clone(), claims), operator_signer)?;
         let command = Command::CreateNatsAccount {
             id,
             org,
@@ -463,14 +537,14 @@ impl Vault {
             ));
         };
         let master = self.unlock(passphrase)?;
-        let mut mint = Mint::new(&master);
+        let mut mint = Mint::new();
         let mut extra = Vec::new();
         let mut accounts: BTreeMap<(OrgId, Option<String>), AccountForUsers> = BTreeMap::new();
         for command in &commands {
             match command {
                 Command::CreateUnit { id, org, name, .. } => {
                     let Some(operator) = self.store.nats_operator(&org.to_string())? else { continue };
-                    let signer = self.operator_signer(&mut mint, &operator)?;
+                    let signer = self.operator_signer(&mut mint, &master, &operator)?;
                     let (command, account) =
                         self.new_account(&mut mint, *org, &signer, AccountSpec::Unit(*id, name))?;
                     extra.push(command);
@@ -484,7 +558,7 @@ impl Vault {
                     let first = units.iter().min().map(ToString::to_string);
                     let key = (*org, first.clone());
                     if !accounts.contains_key(&key) {
-                        let account = self.account_for_users(&mut mint, *org, first.as_deref())?;
+                        let account = self.account_for_users(&mut mint, &master, *org, first.as_deref())?;
                         accounts.insert(key.clone(), account);
                     }
                     extra.push(mint_user(&mut mint, &accounts[&key], *id, email.trim())?);
@@ -494,19 +568,24 @@ impl Vault {
         }
         let mut all = commands;
         all.extend(extra);
-        let extras = std::mem::take(&mut mint.extras);
+        let extras = mint.finish(&master)?;
         self.run(all, extras, progress)
     }
 
     /// The organization's current operator signing key, unsealed into `mint`.
-    fn operator_signer(&self, mint: &mut Mint<'_>, operator: &NatsOperatorRow) -> Result<String, AppError> {
+    fn operator_signer(
+        &self,
+        mint: &mut Mint,
+        master: &MasterKey,
+        operator: &NatsOperatorRow,
+    ) -> Result<String, AppError> {
         let signer = operator
             .signing_keys
             .first()
             .cloned()
             .ok_or_else(|| corrupt(format!("operator {} has no signing key", operator.id)))?;
         if !mint.signers.contains_key(&signer) {
-            let pair = self.unseal_nats(mint.master, &signer, NKeyKind::Operator)?;
+            let pair = self.unseal_nats(master, &signer, NKeyKind::Operator)?;
             mint.signers.insert(signer.clone(), pair);
         }
         Ok(signer)
@@ -517,7 +596,8 @@ impl Vault {
     /// application) is reported as corruption.
     fn account_for_users(
         &self,
-        mint: &mut Mint<'_>,
+        mint: &mut Mint,
+        master: &MasterKey,
         org: OrgId,
         unit: Option<&str>,
     ) -> Result<AccountForUsers, AppError> {
@@ -534,7 +614,7 @@ impl Vault {
             .map(|k| k.public_key.clone())
             .ok_or_else(|| corrupt(format!("account {} has no member signing key", account.id)))?;
         if !mint.signers.contains_key(&member) {
-            let pair = self.unseal_nats(mint.master, &member, NKeyKind::Account)?;
+            let pair = self.unseal_nats(master, &member, NKeyKind::Account)?;
             mint.signers.insert(member.clone(), pair);
         }
         Ok(AccountForUsers { id: account.id.parse()?, public_key: account.public_key, member_key: member })
@@ -668,13 +748,13 @@ impl Vault {
             .ok_or_else(|| corrupt(format!("user {user}'s account {} is missing", row.account_id)))?;
         let operator = self.operator_row(org)?;
         let master = self.unlock(passphrase)?;
-        let mut mint = Mint::new(&master);
-        let signer = self.operator_signer(&mut mint, &operator)?;
+        let mut mint = Mint::new();
+        let signer = self.operator_signer(&mut mint, &master, &operator)?;
         let (_, mut claims) = self.decode_stored::<Account>(&account.jwt)?.into_parts();
         claims.nats.revoke(row.public_key.clone(), mint.iat);
-        let (_, account_jwt) = mint.sign(claims, &signer)?;
+        let account_jwt = mint.sign(claims, &signer)?;
         let command = Command::RevokeNatsUser { user, revoked_at: mint.iat, account_jwt };
-        let extras = std::mem::take(&mut mint.extras);
+        let extras = mint.finish(&master)?;
         self.run(vec![command], extras, &mut |_, _| {}).map_err(single)
     }
 
@@ -693,7 +773,7 @@ impl Vault {
         let org: OrgId = owner.org_id.parse()?;
         let operator = self.operator_row(org)?;
         let master = self.unlock(passphrase)?;
-        let mut mint = Mint::new(&master);
+        let mut mint = Mint::new();
         let mut reissued = Vec::new();
         let mut skipped_revoked = Vec::new();
         let (owner_ref, new_key) = match owner.owner_kind.as_str() {
@@ -706,7 +786,7 @@ impl Vault {
                         k.clone_from(&new_key);
                     }
                 }
-                let (_, jwt) = mint.sign_with(claims, &identity)?;
+                let jwt = mint.sign_with(claims, &identity)?;
                 reissued.push(reissued_jwt("operator", &operator.id, &operator.name, &operator.public_key, jwt));
                 for account in self.store.nats_accounts(&org.to_string())? {
                     let decoded = self.decode_stored::<Account>(&account.jwt)?;
@@ -714,7 +794,7 @@ impl Vault {
                         continue;
                     }
                     let (_, claims) = decoded.into_parts();
-                    let (_, jwt) = mint.sign(claims, &new_key)?;
+                    let jwt = mint.sign(claims, &new_key)?;
                     reissued.push(reissued_jwt("account", &account.id, &account.name, &account.public_key, jwt));
                 }
                 (NatsOwner::Operator(operator.id.parse()?), NatsSigningKey { public_key: new_key, role: None })
@@ -725,7 +805,7 @@ impl Vault {
                     .nats_account(&owner.owner_id)?
                     .ok_or_else(|| corrupt(format!("the account {} of key {key} is missing", owner.owner_id)))?;
                 let new_key = mint.signing_key(NKeyKind::Account)?;
-                let operator_signer = self.operator_signer(&mut mint, &operator)?;
+                let operator_signer = self.operator_signer(&mut mint, &master, &operator)?;
                 let (_, mut claims) = self.decode_stored::<Account>(&account.jwt)?.into_parts();
                 for k in &mut claims.nats.signing_keys {
                     match k {
@@ -734,7 +814,7 @@ impl Vault {
                         _ => {}
                     }
                 }
-                let (_, jwt) = mint.sign(claims, &operator_signer)?;
+                let jwt = mint.sign(claims, &operator_signer)?;
                 reissued.push(reissued_jwt("account", &account.id, &account.name, &account.public_key, jwt));
                 for user in self.store.nats_users_signed_by(key)? {
                     if user.revoked_at.is_some() {
@@ -742,7 +822,7 @@ impl Vault {
                         continue;
                     }
                     let (_, claims) = self.decode_stored::<User>(&user.jwt)?.into_parts();
-                    let (_, jwt) = mint.sign(claims, &new_key)?;
+                    let jwt = mint.sign(claims, &new_key)?;
                     reissued.push(reissued_jwt("user", &user.id, &user.name, &user.public_key, jwt));
                 }
                 (NatsOwner::Account(account.id.parse()?), NatsSigningKey { public_key: new_key, role: owner.role })
@@ -766,7 +846,7 @@ impl Vault {
             new_key: new_key.clone(),
             reissued: entities,
         };
-        let extras = std::mem::take(&mut mint.extras);
+        let extras = mint.finish(&master)?;
         let receipt = self.run(vec![command], extras, &mut |_, _| {}).map_err(single)?;
         Ok(RotationReport { old_key: key.to_owned(), new_key: new_key.public_key, reissued, skipped_revoked, receipt })
     }
@@ -795,4 +875,74 @@ pub fn test_connection(
     timeout: std::time::Duration,
 ) -> Result<crate::sync::ConnectionCheck, AppError> {
     crate::sync::check_connection(server, creds, timeout).map_err(|e| AppError::Network(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan of `people` users in one account, its member key made by the plan's mint.
+    fn plan(people: usize) -> UserPlan {
+        let mut mint = Mint::new();
+        let member_key = mint.signing_key(NKeyKind::Account).unwrap();
+        let identity = mint.key(NKeyKind::Account).unwrap();
+        let account = AccountForUsers {
+            id: AccountId::from_uuid(super::super::new_id()),
+            public_key: identity.public_key().to_owned(),
+            member_key,
+        };
+        let people = (0..people)
+            .map(|i| (PersonId::from_uuid(super::super::new_id()), format!("p{i}@x.example"), None))
+            .collect();
+        UserPlan { people, accounts: BTreeMap::from([(None, account)]), mint }
+    }
+
+    /// Users are minted before the master key is known; their seeds wait unsealed and go out,
+    /// sealed, with the first batch after it arrives (all of them, by the last batch at the
+    /// latest), each under its public key and kind, opening to that very key.
+    #[test]
+    fn seeds_minted_before_the_unlock_are_sealed_once_it_is_done() {
+        let master = MasterKey::from_bytes([7; 32]);
+        let (unlocked, unlock) = mpsc::channel();
+        let (sender, batches) = mpsc::sync_channel(16);
+        let plan = plan(FIRST_USER_BATCH + USER_BATCH + 5);
+        let (users, keys) = (plan.people.len(), plan.people.len() + 2);
+        std::thread::scope(|scope| {
+            scope.spawn(move || mint_users(plan, &unlock, &sender));
+            let (first, extras) = batches.recv().unwrap().unwrap();
+            assert_eq!(
+                (first.len(), extras.secrets.len(), extras.artifacts.len()),
+                (FIRST_USER_BATCH, 0, FIRST_USER_BATCH)
+            );
+            unlocked.send(Ok(MasterKey::from_bytes([7; 32]))).unwrap();
+            let mut commands = first.len();
+            let mut secrets = Vec::new();
+            for batch in batches {
+                let (batch, extras) = batch.unwrap();
+                commands += batch.len();
+                secrets.extend(extras.secrets);
+            }
+            assert_eq!((commands, secrets.len()), (users, keys));
+            for (id, kind, sealed) in &secrets {
+                let seed = keystore::open(&master, id, kind, sealed).unwrap();
+                let seed: [u8; 32] = seed.expose_secret().try_into().unwrap();
+                let kind = if *kind == USER_SEED_KIND { NKeyKind::User } else { NKeyKind::Account };
+                assert_eq!(NatsKeyPair::from_raw_seed(kind, &seed).unwrap().public_key(), id);
+            }
+        });
+    }
+
+    /// A failed unlock reaches the recording thread as an error in place of a batch.
+    #[test]
+    fn a_failed_unlock_ends_the_batches_with_its_error() {
+        let (unlocked, unlock) = mpsc::channel();
+        let (sender, batches) = mpsc::sync_channel(16);
+        unlocked.send(Err(AppError::Keystore(keystore::KeystoreError::WrongPassphrase))).unwrap();
+        std::thread::scope(|scope| {
+            scope.spawn(move || mint_users(plan(FIRST_USER_BATCH + 3), &unlock, &sender));
+            let received: Vec<_> = batches.into_iter().collect();
+            assert!(matches!(received.last(), Some(Err(AppError::Keystore(keystore::KeystoreError::WrongPassphrase)))));
+            assert!(received.iter().all(|b| b.as_ref().map_or(true, |(_, extras)| extras.secrets.is_empty())));
+        });
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, SubsecRound, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::DomainError;
@@ -203,7 +203,23 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        // What `format("%Y-%m-%dT%H:%M:%S%.6fZ")` writes, without interpreting the format string
+        // each time (every recorded event and row formats one). Years outside 0–9999 (written
+        // with a sign) and leap seconds are left to chrono.
+        let (year, nanos) = (self.0.year(), self.0.nanosecond());
+        if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+            return write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+        }
+        write!(
+            f,
+            "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            self.0.month(),
+            self.0.day(),
+            self.0.hour(),
+            self.0.minute(),
+            self.0.second(),
+            nanos / 1_000
+        )
     }
 }
 
@@ -230,6 +246,30 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_print_as_chrono_formats_them() {
+        let chrono = |t: Timestamp| t.datetime().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let mut micros = vec![0, 1, -1, 999_999, 1_000_000, 1_795_370_400_123_456, 253_402_300_799_999_999];
+        // Years 9999/10000 and 0/-1 on either side of the fast path, and the ends of the range.
+        micros.extend([253_402_300_800_000_000, -62_167_219_200_000_000, -62_167_219_200_000_001]);
+        micros.extend([DateTime::<Utc>::MIN_UTC.timestamp_micros(), DateTime::<Utc>::MAX_UTC.timestamp_micros()]);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            micros.push((x % 400_000_000_000_000_000) as i64 - 100_000_000_000_000_000);
+        }
+        for m in micros {
+            let t = Timestamp::from_micros(m).unwrap();
+            assert_eq!(t.to_string(), chrono(t), "{m}");
+            assert_eq!(Timestamp::parse(&t.to_string()), (0..=9999).contains(&t.datetime().year()).then_some(t));
+        }
+        // A leap second (chrono keeps it as a nanosecond count above one second).
+        let leap = DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap();
+        assert_eq!(Timestamp::from_datetime(leap).to_string(), leap.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

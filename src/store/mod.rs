@@ -20,6 +20,7 @@ mod audit;
 mod error;
 mod keystore;
 mod nats;
+mod org_page;
 mod queries;
 mod read_model;
 pub mod schema;
@@ -32,12 +33,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use error::StoreError;
 pub use keystore::KeystoreRecord;
-pub use nats::{NatsAccountRow, NatsOperatorRow, NatsSigningKeyOwner, NatsSigningKeyRow, NatsUserRow};
+pub use nats::{NatsAccountRow, NatsMemberRow, NatsOperatorRow, NatsSigningKeyOwner, NatsSigningKeyRow, NatsUserRow};
+pub use org_page::{OrgPage, PeopleWindow};
 pub use queries::{
     DomainEventRow, EventQuery, GraphEventRow, IntermediateRow, KeyRow, OrgSummary, OrgTree, PersonRow, PkiRow,
     RoleRow, Status, UnitRow,
 };
-pub use tx::Tx;
+pub use tx::{EventRows, Tx};
 pub use verify::{Problem, VerifyReport};
 
 use crate::domain::{DeviceId, Timestamp};

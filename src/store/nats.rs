@@ -10,8 +10,8 @@
 use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
-use super::tx::flag;
-use super::{Store, StoreError};
+use super::tx::{CURRENT_SIGNING_KEYS, flag};
+use super::{Store, StoreError, UnitRow};
 
 /// A current signing key of an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -127,6 +127,18 @@ macro_rules! select_users {
     };
 }
 
+/// A person as `nats bootstrap` reads them: id, e-mail address (the user's name) and earliest
+/// unit (units are UUIDv7, so the smallest id is the unit created first), if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsMemberRow {
+    /// Person id.
+    pub id: String,
+    /// E-mail address.
+    pub email: String,
+    /// The smallest of the person's unit ids.
+    pub first_unit: Option<String>,
+}
+
 /// An account row without its signing keys, and its raw flags (checked by `Store::nats_account_from`).
 type AccountParts = (NatsAccountRow, i64, i64);
 
@@ -188,6 +200,25 @@ impl Store {
         let Some(mut operator) = row else { return Ok(None) };
         operator.signing_keys = self.nats_signing_keys_of(&operator.id)?.into_iter().map(|k| k.public_key).collect();
         Ok(Some(operator))
+    }
+
+    /// What `nats bootstrap` needs of an organization, in the order of
+    /// [`Store::organization_tree`] but without the rest of the tree: its units, and its people
+    /// with their earliest unit.
+    pub fn nats_members(&self, org: &str) -> Result<(Vec<UnitRow>, Vec<NatsMemberRow>), StoreError> {
+        let conn = self.conn();
+        let units = conn
+            .prepare_cached("SELECT id, parent_id, name FROM units WHERE org_id = ?1 ORDER BY name_key, id")?
+            .query_map([org], |r| Ok(UnitRow { id: r.get(0)?, parent: r.get(1)?, name: r.get(2)? }))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let people = conn
+            .prepare_cached(
+                "SELECT p.id, p.email, (SELECT min(m.unit_id) FROM person_units m WHERE m.person_id = p.id) \
+                 FROM people p WHERE p.org_id = ?1 ORDER BY p.name, p.id",
+            )?
+            .query_map([org], |r| Ok(NatsMemberRow { id: r.get(0)?, email: r.get(1)?, first_unit: r.get(2)? }))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((units, people))
     }
 
     /// The organization's accounts: the system account, the organization account, then the
@@ -265,10 +296,13 @@ impl Store {
 
     /// The current signing keys of an operator or account, in position order.
     fn nats_signing_keys_of(&self, owner: &str) -> Result<Vec<NatsSigningKeyRow>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT public_key, role FROM nats_signing_keys WHERE owner_id = ?1 AND retired = 0 ORDER BY position",
-        )?;
-        let rows = stmt.query_map([owner], |r| Ok(NatsSigningKeyRow { public_key: r.get(0)?, role: r.get(1)? }))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // Sorted here rather than in SQL, for the reason given at `Tx::current_signing_keys`.
+        let mut stmt = self.conn().prepare_cached(CURRENT_SIGNING_KEYS)?;
+        let rows = stmt.query_map([owner], |r| {
+            Ok((r.get::<_, i64>(0)?, NatsSigningKeyRow { public_key: r.get(1)?, role: r.get(2)? }))
+        })?;
+        let mut keys = rows.collect::<Result<Vec<_>, _>>()?;
+        keys.sort_unstable_by_key(|(position, _)| *position);
+        Ok(keys.into_iter().map(|(_, key)| key).collect())
     }
 }

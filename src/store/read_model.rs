@@ -15,6 +15,17 @@ fn aggregate(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<(), Store
     Ok(())
 }
 
+/// `org_counts` (see `store::org_page`): one more unit, person or role of an organization, so
+/// that listing organizations with their counts counts no rows.
+const ONE_MORE_UNIT: &str = "UPDATE org_counts SET units = units + 1 WHERE org_id = ?1";
+const ONE_MORE_PERSON: &str = "UPDATE org_counts SET people = people + 1 WHERE org_id = ?1";
+const ONE_MORE_ROLE: &str = "UPDATE org_counts SET roles = roles + 1 WHERE org_id = ?1";
+
+fn count(tx: &Transaction<'_>, one_more: &'static str, org: OrgId) -> Result<(), StoreError> {
+    tx.prepare_cached(one_more)?.execute([org.to_string()])?;
+    Ok(())
+}
+
 /// Applies one event to the read models.
 pub(super) fn apply(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<(), StoreError> {
     aggregate(tx, envelope)?;
@@ -25,6 +36,7 @@ pub(super) fn apply(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<()
                 "INSERT INTO organizations (id, name, name_key, domain, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute((e.org.to_string(), &e.name, name_key(&e.name), &e.domain, at))?;
+            tx.prepare_cached("INSERT INTO org_counts (org_id) VALUES (?1)")?.execute([e.org.to_string()])?;
         }
         DomainEvent::UnitCreated(e) => {
             tx.prepare_cached(
@@ -38,6 +50,7 @@ pub(super) fn apply(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<()
                 name_key(&e.name),
                 at,
             ))?;
+            count(tx, ONE_MORE_UNIT, e.org)?;
         }
         DomainEvent::PersonAdded(e) => {
             tx.prepare_cached(
@@ -55,12 +68,14 @@ pub(super) fn apply(tx: &Transaction<'_>, envelope: &EventEnvelope) -> Result<()
             for unit in &e.units {
                 member.execute((e.person.to_string(), unit.to_string()))?;
             }
+            count(tx, ONE_MORE_PERSON, e.org)?;
         }
         DomainEvent::RoleDefined(e) => {
             tx.prepare_cached(
                 "INSERT INTO roles (id, org_id, name, name_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute((e.role.to_string(), e.org.to_string(), &e.name, name_key(&e.name), at))?;
+            count(tx, ONE_MORE_ROLE, e.org)?;
         }
         DomainEvent::RoleAssigned(e) => {
             tx.prepare_cached("INSERT INTO role_assignments (person_id, role_id) VALUES (?1, ?2)")?

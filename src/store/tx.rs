@@ -1,5 +1,8 @@
 //! The transaction of one command.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use cid::Cid;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -7,11 +10,11 @@ use super::StoreError;
 use super::read_model;
 use crate::crypto::keystore::Sealed;
 use crate::domain::{
-    AccountId, CaId, DomainView, EventEnvelope, Existing, ExistingCa, ExistingKey, ExistingNatsAccount,
+    AccountId, CaId, DomainEvent, DomainView, EventEnvelope, Existing, ExistingCa, ExistingKey, ExistingNatsAccount,
     ExistingNatsOperator, ExistingNatsUser, ExistingUnit, KeyId, NatsSigningKey, NatsUserId, OrgId, PersonId, RoleId,
     Timestamp, UnitId,
 };
-use crate::projection::{Chain, Lifted};
+use crate::projection::{Block, Chain, Lifted};
 
 /// An open write transaction: answers `decide`'s questions and records what it decided.
 /// Dropping it without [`Tx::commit`] rolls everything back.
@@ -19,9 +22,107 @@ use crate::projection::{Chain, Lifted};
 pub struct Tx<'c> {
     tx: Transaction<'c>,
     chain: Chain,
+    /// Domain events applied to the read models, and appended; equal at commit.
+    domain_applied: i64,
     domain_added: i64,
     graph_added: i64,
+    /// The sequence number of the first graph event recorded in this transaction: its outbox
+    /// rows, one per graph event from there on, are inserted together at [`Tx::commit`].
+    first_graph_seq: Option<i64>,
+    /// The NATS accounts `decide` asked about in this transaction, as the read models gave them.
+    /// A bootstrap asks about the same dozen accounts ten thousand times (once per user), so
+    /// they are read once. Only accounts that exist are kept; [`Tx::record`] drops them all
+    /// whenever it records an event that could change them (see [`keeps_nats_accounts`]).
+    nats_accounts: RefCell<HashMap<AccountId, ExistingNatsAccount>>,
 }
+
+/// One domain event and its graph events as the rows [`Tx::append`] writes: every column
+/// formatted, the graph event blocks linked. Built by [`EventRows::new`] on any thread, so that
+/// the thread holding the transaction has nothing left to do but insert them.
+#[derive(Debug)]
+pub struct EventRows {
+    event_id: String,
+    cid: Vec<u8>,
+    domain_cid: Cid,
+    event_type: &'static str,
+    aggregate_type: &'static str,
+    aggregate_id: String,
+    version: i64,
+    correlation: String,
+    causation: String,
+    occurred_at: String,
+    bytes: Vec<u8>,
+    /// The head the first graph event links.
+    prev: Option<Cid>,
+    graph: Vec<GraphRow>,
+}
+
+/// A graph event's row (its `prev_cid` is the block before it).
+#[derive(Debug)]
+struct GraphRow {
+    event_id: String,
+    event_type: &'static str,
+    context_id: String,
+    block: Block,
+}
+
+impl EventRows {
+    /// The rows of `envelope`, lifted as `lifted`, whose graph events `blocks` are, linked one
+    /// after the other by [`Chain::link`] starting from the head `prev`.
+    pub fn new(envelope: &EventEnvelope, lifted: Lifted, prev: Option<Cid>, blocks: Vec<Block>) -> Self {
+        debug_assert_eq!(blocks.len(), lifted.graph.len(), "one block per graph event");
+        let (aggregate_type, aggregate_id) = envelope.aggregate();
+        let graph = lifted
+            .graph
+            .iter()
+            .zip(blocks)
+            .map(|(event, block)| GraphRow {
+                event_id: event.id.to_string(),
+                event_type: event.payload.name(),
+                context_id: event.context.to_string(),
+                block,
+            })
+            .collect();
+        Self {
+            event_id: envelope.id.to_string(),
+            cid: lifted.domain.cid.to_bytes(),
+            domain_cid: lifted.domain.cid,
+            event_type: envelope.event.name(),
+            aggregate_type: aggregate_type.name(),
+            aggregate_id: aggregate_id.to_string(),
+            version: envelope.version as i64,
+            correlation: envelope.correlation.to_string(),
+            causation: envelope.causation.to_string(),
+            occurred_at: envelope.occurred_at.to_string(),
+            bytes: lifted.domain.bytes,
+            prev,
+            graph,
+        }
+    }
+
+    /// The domain event block's CID.
+    pub fn cid(&self) -> Cid {
+        self.domain_cid
+    }
+
+    /// The graph event blocks' CIDs, in order.
+    pub fn graph_cids(&self) -> Vec<Cid> {
+        self.graph.iter().map(|g| g.block.cid).collect()
+    }
+}
+
+/// Whether recording `event` leaves every NATS account's `decide` facts (organization, system
+/// flag, current signing keys, version) as they were. Only a new user is known to: it changes
+/// no account row, no signing key and no account's version. Anything else (a new or rotated
+/// account, a revocation, an operator rotation that re-issues accounts — and any event added
+/// later) conservatively empties the cache.
+fn keeps_nats_accounts(event: &DomainEvent) -> bool {
+    matches!(event, DomainEvent::NatsUserCreated(_))
+}
+
+/// The current signing keys of an owner with their positions, in no particular order.
+pub(super) const CURRENT_SIGNING_KEYS: &str =
+    "SELECT position, public_key, role FROM nats_signing_keys WHERE owner_id = ?1 AND retired = 0";
 
 pub(super) fn cid_from_sql(bytes: Option<Vec<u8>>) -> Result<Option<Cid>, StoreError> {
     bytes
@@ -36,7 +137,15 @@ impl<'c> Tx<'c> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let head: Option<Vec<u8>> = tx.query_row("SELECT head_cid FROM vault WHERE singleton = 1", [], |r| r.get(0))?;
         let chain = Chain::new(cid_from_sql(head)?);
-        Ok(Self { tx, chain, domain_added: 0, graph_added: 0 })
+        Ok(Self {
+            tx,
+            chain,
+            domain_applied: 0,
+            domain_added: 0,
+            graph_added: 0,
+            first_graph_seq: None,
+            nats_accounts: RefCell::default(),
+        })
     }
 
     /// The head CID, including what this transaction recorded so far.
@@ -44,56 +153,87 @@ impl<'c> Tx<'c> {
         self.chain.head()
     }
 
-    /// Records one domain event with its graph events: the blocks, the chain links, one outbox
-    /// row per graph event, and the read-model changes. Returns the graph event blocks' CIDs.
-    pub fn record(&mut self, envelope: &EventEnvelope, lifted: &Lifted) -> Result<Vec<Cid>, StoreError> {
-        let (aggregate_type, aggregate_id) = envelope.aggregate();
+    /// Records one domain event with its graph events: [`Tx::apply`], then [`Tx::append`] of
+    /// the graph events linked here, from this transaction's head. Returns the rows appended.
+    pub fn record(&mut self, envelope: &EventEnvelope, lifted: Lifted) -> Result<EventRows, StoreError> {
+        self.apply(envelope)?;
+        let prev = self.chain.head();
+        let mut chain = self.chain.clone();
+        let blocks = lifted.graph.iter().map(|event| chain.link(event)).collect::<Result<Vec<_>, _>>()?;
+        let rows = EventRows::new(envelope, lifted, prev, blocks);
+        self.append(&rows)?;
+        Ok(rows)
+    }
+
+    /// Applies one domain event to the read models: what `decide` reads when it judges the
+    /// next command. The event's blocks must follow with [`Tx::append`] before [`Tx::commit`],
+    /// possibly after later events have been applied (nothing `decide` reads comes from them).
+    pub fn apply(&mut self, envelope: &EventEnvelope) -> Result<(), StoreError> {
+        read_model::apply(&self.tx, envelope)?;
+        self.domain_applied += 1;
+        if !keeps_nats_accounts(&envelope.event) {
+            self.nats_accounts.get_mut().clear();
+        }
+        Ok(())
+    }
+
+    /// Appends one domain event's rows: its block and its graph event blocks (their outbox rows
+    /// follow at [`Tx::commit`]); the last block becomes the chain's head. The rows' first graph event must
+    /// link this transaction's head: events are appended in the order they were applied,
+    /// whichever thread built their rows.
+    pub fn append(&mut self, rows: &EventRows) -> Result<(), StoreError> {
+        if rows.prev != self.chain.head() {
+            return Err(StoreError::Corrupt(format!(
+                "the graph events of event {} were not linked to the head of the chain",
+                rows.event_id
+            )));
+        }
         let mut insert_domain = self.tx.prepare_cached(
             "INSERT INTO domain_events (event_id, cid, event_type, aggregate_type, aggregate_id, version, \
              correlation_id, causation_id, occurred_at, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         insert_domain
             .execute((
-                envelope.id.to_string(),
-                lifted.domain.cid.to_bytes(),
-                envelope.event.name(),
-                aggregate_type.name(),
-                aggregate_id.to_string(),
-                envelope.version as i64,
-                envelope.correlation.to_string(),
-                envelope.causation.to_string(),
-                envelope.occurred_at.to_string(),
-                &lifted.domain.bytes,
+                &rows.event_id,
+                &rows.cid,
+                rows.event_type,
+                rows.aggregate_type,
+                &rows.aggregate_id,
+                rows.version,
+                &rows.correlation,
+                &rows.causation,
+                &rows.occurred_at,
+                &rows.bytes,
             ))
-            .map_err(|e| conflict_or(e, envelope))?;
+            .map_err(|e| conflict_or(e, rows))?;
         let domain_seq = self.tx.last_insert_rowid();
         drop(insert_domain);
         let mut insert_graph = self.tx.prepare_cached(
             "INSERT INTO graph_events (event_id, cid, prev_cid, domain_seq, event_type, context_id, bytes) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        let mut insert_outbox = self.tx.prepare_cached("INSERT INTO outbox (graph_seq) VALUES (?1)")?;
-        let mut cids = Vec::with_capacity(lifted.graph.len());
-        for event in &lifted.graph {
-            let prev = self.chain.head();
-            let block = self.chain.link(event)?;
+        let mut prev = rows.prev.map(|c| c.to_bytes());
+        for event in &rows.graph {
+            let cid = event.block.cid.to_bytes();
             insert_graph.execute((
-                event.id.to_string(),
-                block.cid.to_bytes(),
-                prev.map(|c| c.to_bytes()),
+                &event.event_id,
+                &cid,
+                &prev,
                 domain_seq,
-                event.payload.name(),
-                event.context.to_string(),
-                &block.bytes,
+                event.event_type,
+                &event.context_id,
+                &event.block.bytes,
             ))?;
-            insert_outbox.execute([self.tx.last_insert_rowid()])?;
-            cids.push(block.cid);
+            self.first_graph_seq.get_or_insert(self.tx.last_insert_rowid());
+            prev = Some(cid);
         }
-        drop((insert_graph, insert_outbox));
-        read_model::apply(&self.tx, envelope)?;
+        drop(insert_graph);
+        if let Some(last) = rows.graph.last() {
+            self.chain = Chain::new(Some(last.block.cid));
+        }
         self.domain_added += 1;
-        self.graph_added += lifted.graph.len() as i64;
-        Ok(cids)
+        self.graph_added += rows.graph.len() as i64;
+        Ok(())
     }
 
     /// Stores a sealed secret in this transaction, so it commits with the events that
@@ -116,8 +256,28 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// Makes everything recorded durable, atomically.
+    /// Makes everything recorded durable, atomically: first the outbox rows of the graph events
+    /// recorded (one per graph event, all pending), in one statement, and the `vault` row.
     pub fn commit(self) -> Result<(), StoreError> {
+        if self.domain_applied != self.domain_added {
+            return Err(StoreError::Corrupt(format!(
+                "{} events were applied to the read models but {} appended to the log",
+                self.domain_applied, self.domain_added
+            )));
+        }
+        if let Some(first) = self.first_graph_seq {
+            // Every graph event from the first recorded here on is this transaction's: it holds
+            // the write lock, and sequence numbers only grow.
+            let added = self
+                .tx
+                .execute("INSERT INTO outbox (graph_seq) SELECT seq FROM graph_events WHERE seq >= ?1", [first])?;
+            if added as i64 != self.graph_added {
+                return Err(StoreError::Corrupt(format!(
+                    "{} graph events were recorded but {added} follow the first of them",
+                    self.graph_added
+                )));
+            }
+        }
         if self.domain_added > 0 {
             self.tx.execute(
                 "UPDATE vault SET head_cid = ?1, domain_events = domain_events + ?2, graph_events = graph_events + ?3, \
@@ -135,11 +295,16 @@ impl<'c> Tx<'c> {
 
     /// The current signing keys of a NATS operator or account, in position order.
     fn current_signing_keys(&self, owner: &str) -> Result<Vec<NatsSigningKey>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT public_key, role FROM nats_signing_keys WHERE owner_id = ?1 AND retired = 0 ORDER BY position",
-        )?;
-        let rows = stmt.query_map([owner], |r| Ok(NatsSigningKey { public_key: r.get(0)?, role: r.get(1)? }))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // Sorted here, not by `ORDER BY position`: with that clause SQLite's planner weighs the
+        // partial index `nats_signing_keys_current` against the bound owner, which makes every
+        // reuse of the cached statement re-prepare it (see `CURRENT_SIGNING_KEYS`).
+        let mut stmt = self.tx.prepare_cached(CURRENT_SIGNING_KEYS)?;
+        let rows = stmt.query_map([owner], |r| {
+            Ok((r.get::<_, i64>(0)?, NatsSigningKey { public_key: r.get(1)?, role: r.get(2)? }))
+        })?;
+        let mut keys = rows.collect::<Result<Vec<_>, _>>()?;
+        keys.sort_unstable_by_key(|(position, _)| *position);
+        Ok(keys.into_iter().map(|(_, key)| key).collect())
     }
 
     fn aggregate(&self, id: uuid::Uuid, kind: &str) -> Result<Option<Existing>, StoreError> {
@@ -160,15 +325,12 @@ impl<'c> Tx<'c> {
     }
 }
 
-fn conflict_or(err: rusqlite::Error, envelope: &EventEnvelope) -> StoreError {
+fn conflict_or(err: rusqlite::Error, rows: &EventRows) -> StoreError {
     match &err {
         rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-            let (kind, id) = envelope.aggregate();
             StoreError::Corrupt(format!(
-                "{} {id} already has an event at version {} or event {} exists",
-                kind.name(),
-                envelope.version,
-                envelope.id
+                "{} {} already has an event at version {} or event {} exists",
+                rows.aggregate_type, rows.aggregate_id, rows.version, rows.event_id
             ))
         }
         _ => StoreError::Sqlite(err),
@@ -301,22 +463,31 @@ impl DomainView for Tx<'_> {
     }
 
     fn nats_account(&self, id: AccountId) -> Result<Option<ExistingNatsAccount>, StoreError> {
-        let row: Option<(String, i64, i64)> = self
+        if let Some(account) = self.nats_accounts.borrow().get(&id) {
+            return Ok(Some(account.clone()));
+        }
+        // The version through a scalar subquery, not a join: joined, SQLite's planner weighs
+        // the partial indexes of `nats_accounts` against the bound id, and every reuse of the
+        // cached statement re-prepares it.
+        let row: Option<(String, i64, Option<i64>)> = self
             .tx
             .prepare_cached(
-                "SELECT n.org_id, n.system, a.version FROM nats_accounts n JOIN aggregates a ON a.id = n.id \
-                 WHERE n.id = ?1",
+                "SELECT n.org_id, n.system, (SELECT a.version FROM aggregates a WHERE a.id = n.id) \
+                 FROM nats_accounts n WHERE n.id = ?1",
             )?
             .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let Some((org, system, version)) = row else { return Ok(None) };
+        // An account row without its aggregate row is no account (as the join read it).
+        let Some((org, system, Some(version))) = row else { return Ok(None) };
         let bad = |what: &str| StoreError::Corrupt(format!("NATS account {id} has a malformed {what}"));
-        Ok(Some(ExistingNatsAccount {
+        let account = ExistingNatsAccount {
             org: org.parse().map_err(|_| bad("organization id"))?,
             system: flag(system).ok_or_else(|| bad("system flag"))?,
             signing_keys: self.current_signing_keys(&id.to_string())?,
             version: version as u64,
-        }))
+        };
+        self.nats_accounts.borrow_mut().insert(id, account.clone());
+        Ok(Some(account))
     }
 
     fn nats_account_of(&self, org: OrgId, unit: Option<UnitId>) -> Result<Option<AccountId>, StoreError> {

@@ -3,14 +3,16 @@
 //! On the left, the organizations (choosing one makes it the current organization of every
 //! screen) and a form to create one. In the middle, the current organization's units (nested,
 //! indented by depth), its people (paged, [`PAGE`] to a page) and its roles; choosing one shows
-//! its details on the right: for a person, their units, roles, keys and NATS user. On the right
-//! too, the forms to add a unit, a person and a role, and to assign a role. A refusal (a
-//! duplicate name, a malformed e-mail address) is shown under its form, in the words the CLI
-//! uses.
+//! its details on the right: for a person, their units, roles, keys and NATS user; for a unit,
+//! its parent, sub-units and head count; for a role, its head count. On the right too, the
+//! forms to add a unit, a person and a role, and to assign a role. A refusal (a duplicate name,
+//! a malformed e-mail address) is shown under its form, in the words the CLI uses.
 //!
-//! Nothing the view does per frame grows with the size of the organization beyond the units,
-//! the roles and one page of people: the tree is indexed once when it is loaded, and the
-//! details of a selection are computed when it is made.
+//! The screen never holds more than one page of people: a job loads the organization's units
+//! and roles and one page of its people (the next and previous buttons run a job for their
+//! page), and a job loads what a selection shows. So neither what is loaded nor what the view
+//! does per frame grows with the organization beyond its units, its roles and one page; the
+//! page is indexed once when it arrives.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,12 +22,12 @@ use iced::widget::{Column, button, column, container, pick_list, row, scrollable
 use iced::{Element, Length};
 
 use crate::domain::{OrgId, PersonId, RoleId, UnitId};
-use crate::gui::jobs::organization::{Change, PersonDetails, Reply, Request, Snapshot};
+use crate::gui::jobs::organization::{self as jobs, Change, Count, PersonDetails, Reply, Request, Snapshot};
 use crate::gui::{Effect, GuiError, theme};
-use crate::store::{OrgSummary, OrgTree};
+use crate::store::{OrgPage, OrgSummary, PersonRow};
 
 /// People shown on one page.
-pub const PAGE: usize = 100;
+pub const PAGE: usize = jobs::PAGE;
 
 /// A unit in a pick list (or none: the top level, or no unit).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +71,7 @@ impl std::fmt::Display for RoleChoice {
     }
 }
 
-/// A node of the tree: an index into the loaded tree's units, people or roles.
+/// A node of the tree: an index into the loaded page's units, people (of the page) or roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Node {
     /// A unit.
@@ -100,7 +102,7 @@ pub enum Form {
 enum Pending {
     Load,
     Form(Form),
-    Person,
+    Detail,
 }
 
 /// What happens on the screen.
@@ -144,7 +146,7 @@ pub enum Message {
     Assign,
     /// Show a node's details.
     Select(Node),
-    /// Show this page of people (0-based).
+    /// Show this page of people (0-based): runs a job that loads it.
     Page(usize),
     /// Copy an id.
     Copy(String),
@@ -157,10 +159,10 @@ pub enum SavePurpose {}
 /// What the root should do.
 pub type Action = Effect<Request, SavePurpose>;
 
-/// The loaded tree, indexed once when it arrives.
+/// The loaded page, indexed once when it arrives.
 #[derive(Debug, Default)]
 struct Index {
-    /// Units in tree order: (index into the tree's units, depth).
+    /// Units in tree order: (index into the page's units, depth).
     units: Vec<(usize, usize)>,
     /// "(top level)" and every unit, by path.
     parents: Vec<UnitChoice>,
@@ -168,7 +170,7 @@ struct Index {
     memberships: Vec<UnitChoice>,
     /// Every role.
     roles: Vec<RoleChoice>,
-    /// The people of the current page.
+    /// The people of the page.
     page_people: Vec<PersonChoice>,
     /// Unit names by id.
     unit_names: HashMap<String, String>,
@@ -176,11 +178,23 @@ struct Index {
     role_names: HashMap<String, String>,
 }
 
-/// What is known about the selected node beyond its row, computed when it is selected.
+/// The selected node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Selected {
+    /// A unit: an index into the page's units.
+    Unit(usize),
+    /// A role: an index into the page's roles.
+    Role(usize),
+    /// A person (who may be on another page than the one shown): their row as last loaded.
+    Person(Box<PersonRow>),
+}
+
+/// What is known about the selected node beyond its row, computed or loaded when it is
+/// selected.
 #[derive(Debug, Default)]
 struct Detail {
-    /// Members of a unit, holders of a role.
-    count: usize,
+    /// Members of a unit or holders of a role, once loaded.
+    count: Option<(Count, u64)>,
     /// Sub-units of a unit.
     children: Vec<String>,
 }
@@ -226,10 +240,9 @@ struct Forms {
 pub struct State {
     org: Option<OrgId>,
     organizations: Arc<Vec<OrgSummary>>,
-    tree: Option<Arc<OrgTree>>,
+    page: Option<Arc<OrgPage>>,
     index: Box<Index>,
-    page: usize,
-    selected: Option<Node>,
+    selected: Option<Selected>,
     detail: Detail,
     person: Option<Arc<PersonDetails>>,
     forms: Box<Forms>,
@@ -238,43 +251,44 @@ pub struct State {
     busy: Option<Pending>,
 }
 
-fn tree_org(tree: &OrgTree) -> Option<OrgId> {
-    tree.organization.id.parse().ok()
+fn page_org(page: &OrgPage) -> Option<OrgId> {
+    page.organization.id.parse().ok()
 }
 
 impl Index {
-    fn build(tree: &OrgTree, page: usize) -> Self {
+    fn build(page: &OrgPage) -> Self {
         let mut children: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
-        let ids: HashMap<&str, usize> = tree.units.iter().enumerate().map(|(i, u)| (u.id.as_str(), i)).collect();
-        for (i, unit) in tree.units.iter().enumerate() {
+        let ids: HashMap<&str, usize> = page.units.iter().enumerate().map(|(i, u)| (u.id.as_str(), i)).collect();
+        for (i, unit) in page.units.iter().enumerate() {
             // A parent that is not in the tree (impossible through the domain) shows at the top.
             let parent = unit.parent.as_deref().filter(|p| ids.contains_key(p));
             children.entry(parent).or_default().push(i);
         }
         let mut index = Self {
-            unit_names: tree.units.iter().map(|u| (u.id.clone(), u.name.clone())).collect(),
-            role_names: tree.roles.iter().map(|r| (r.id.clone(), r.name.clone())).collect(),
-            roles: tree
+            unit_names: page.units.iter().map(|u| (u.id.clone(), u.name.clone())).collect(),
+            role_names: page.roles.iter().map(|r| (r.id.clone(), r.name.clone())).collect(),
+            roles: page
                 .roles
                 .iter()
                 .filter_map(|r| Some(RoleChoice { id: r.id.parse().ok()?, label: r.name.clone() }))
                 .collect(),
+            page_people: page.people.iter().filter_map(person_choice).collect(),
             ..Self::default()
         };
-        let mut paths = Vec::with_capacity(tree.units.len());
-        let mut visited = vec![false; tree.units.len()];
+        let mut paths = Vec::with_capacity(page.units.len());
+        let mut visited = vec![false; page.units.len()];
         let mut stack: Vec<(usize, usize, String)> = children
             .get(&None)
-            .map(|roots| roots.iter().rev().map(|&i| (i, 0, tree.units[i].name.clone())).collect())
+            .map(|roots| roots.iter().rev().map(|&i| (i, 0, page.units[i].name.clone())).collect())
             .unwrap_or_default();
         while let Some((i, depth, path)) = stack.pop() {
             if std::mem::replace(&mut visited[i], true) {
                 continue;
             }
             index.units.push((i, depth));
-            if let Some(kids) = children.get(&Some(tree.units[i].id.as_str())) {
+            if let Some(kids) = children.get(&Some(page.units[i].id.as_str())) {
                 for &k in kids.iter().rev() {
-                    stack.push((k, depth + 1, format!("{path} / {}", tree.units[k].name)));
+                    stack.push((k, depth + 1, format!("{path} / {}", page.units[k].name)));
                 }
             }
             paths.push((i, path));
@@ -282,7 +296,7 @@ impl Index {
         let choices: Vec<UnitChoice> = paths
             .into_iter()
             .filter_map(|(i, label)| {
-                Some(UnitChoice { id: tree.units[i].id.parse().ok(), label }).filter(|c| c.id.is_some())
+                Some(UnitChoice { id: page.units[i].id.parse().ok(), label }).filter(|c| c.id.is_some())
             })
             .collect();
         index.parents = std::iter::once(UnitChoice { id: None, label: "(top level)".into() })
@@ -290,27 +304,17 @@ impl Index {
             .collect();
         index.memberships =
             std::iter::once(UnitChoice { id: None, label: "(no unit)".into() }).chain(choices).collect();
-        index.set_page(tree, page);
         index
     }
-
-    fn set_page(&mut self, tree: &OrgTree, page: usize) {
-        self.page_people = page_range(tree.people.len(), page)
-            .filter_map(|i| {
-                let p = &tree.people[i];
-                Some(PersonChoice { id: p.id.parse().ok()?, label: format!("{} <{}>", p.name, p.email) })
-            })
-            .collect();
-    }
 }
 
-fn page_range(total: usize, page: usize) -> std::ops::Range<usize> {
-    let start = (page * PAGE).min(total);
-    start..(start + PAGE).min(total)
+fn person_choice(p: &PersonRow) -> Option<PersonChoice> {
+    Some(PersonChoice { id: p.id.parse().ok()?, label: format!("{} <{}>", p.name, p.email) })
 }
 
-fn pages(total: usize) -> usize {
-    total.div_ceil(PAGE).max(1)
+/// The 0-based number of the page that starts at `offset`.
+fn page_number(offset: u64) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX) / PAGE
 }
 
 impl State {
@@ -319,9 +323,8 @@ impl State {
         let state = Self {
             org,
             organizations: Arc::default(),
-            tree: None,
+            page: None,
             index: Box::default(),
-            page: 0,
             selected: None,
             detail: Detail::default(),
             person: None,
@@ -330,7 +333,7 @@ impl State {
             error: None,
             busy: Some(Pending::Load),
         };
-        (state, Effect::Run(Request::Load { org }))
+        (state, Effect::Run(Request::Load { org, page: 0 }))
     }
 
     /// The organization shown.
@@ -357,8 +360,12 @@ impl State {
         match message {
             Message::Done(result) => {
                 let pending = self.busy.take();
-                let action = match result {
-                    Ok(reply) => self.replied(reply),
+                match result {
+                    Ok(reply) => match self.replied(reply) {
+                        Effect::None => self.load_detail(),
+                        other => other,
+                    },
+                    // No retry of a failed detail here: choosing the node again does it.
                     Err(error) => {
                         match pending {
                             Some(Pending::Form(form)) => {
@@ -368,10 +375,6 @@ impl State {
                         }
                         Effect::None
                     }
-                };
-                match action {
-                    Effect::None => self.load_person(),
-                    other => other,
                 }
             }
             Message::Picked(purpose, _) => match purpose {},
@@ -379,7 +382,8 @@ impl State {
                 if self.busy.is_some() {
                     return Effect::None;
                 }
-                self.run(Pending::Load, Request::Load { org: Some(org) })
+                let page = if Some(org) == self.org { self.page_number() } else { 0 };
+                self.run(Pending::Load, Request::Load { org: Some(org), page })
             }
             Message::OrgName(name) => {
                 self.forms.org.name = name;
@@ -413,6 +417,7 @@ impl State {
                     org,
                     parent: self.forms.unit.parent.as_ref().and_then(|p| p.id),
                     name: self.forms.unit.name.clone(),
+                    page: self.page_number(),
                 };
                 self.run(Pending::Form(Form::Unit), request)
             }
@@ -435,6 +440,7 @@ impl State {
                     name: self.forms.person.name.clone(),
                     email: self.forms.person.email.clone(),
                     unit: self.forms.person.unit.as_ref().and_then(|u| u.id),
+                    page: self.page_number(),
                 };
                 self.run(Pending::Form(Form::Person), request)
             }
@@ -444,7 +450,8 @@ impl State {
             }
             Message::DefineRole => {
                 let Some(org) = self.org.filter(|_| self.busy.is_none()) else { return Effect::None };
-                self.run(Pending::Form(Form::Role), Request::DefineRole { org, name: self.forms.role.clone() })
+                let request = Request::DefineRole { org, name: self.forms.role.clone(), page: self.page_number() };
+                self.run(Pending::Form(Form::Role), request)
             }
             Message::AssignPerson(person) => {
                 self.forms.assign.person = Some(person);
@@ -460,22 +467,26 @@ impl State {
                     self.forms.errors.insert(Form::Assign, "choose a person and a role".into());
                     return Effect::None;
                 };
-                let request = Request::AssignRole { org, role: role.id, person: person.id };
+                let request = Request::AssignRole { org, role: role.id, person: person.id, page: self.page_number() };
                 self.run(Pending::Form(Form::Assign), request)
             }
             Message::Select(node) => {
                 self.select(node);
-                self.load_person()
+                self.load_detail()
             }
             Message::Page(page) => {
-                if let Some(tree) = &self.tree {
-                    self.page = page.min(pages(tree.people.len()) - 1);
-                    self.index.set_page(tree, self.page);
-                }
-                Effect::None
+                let Some(org) = self.org.filter(|_| self.busy.is_none()) else { return Effect::None };
+                // Not `run`: paging keeps the confirmation line.
+                self.busy = Some(Pending::Load);
+                Effect::Run(Request::Page { org, page })
             }
             Message::Copy(id) => Effect::Copy(id),
         }
+    }
+
+    /// The page of people shown (0-based).
+    fn page_number(&self) -> usize {
+        self.page.as_ref().map_or(0, |p| page_number(p.offset))
     }
 
     /// Applies a job's reply.
@@ -483,7 +494,11 @@ impl State {
         match reply {
             Reply::Loaded(snapshot) => {
                 self.error = None;
-                self.apply(snapshot)
+                self.apply(snapshot, false)
+            }
+            Reply::Page(page) => {
+                self.error = None;
+                self.show(Some(page), false)
             }
             Reply::Changed(change, snapshot) => {
                 self.error = None;
@@ -507,10 +522,19 @@ impl State {
                     }
                     Change::Assigned(role, person) => format!("Role '{role}' assigned to {person}."),
                 });
-                self.apply(snapshot)
+                self.apply(snapshot, true)
             }
             Reply::Person(details) => {
+                if let Some(Selected::Person(row)) = &mut self.selected
+                    && row.id == details.row.id
+                {
+                    **row = details.row.clone();
+                }
                 self.person = Some(details);
+                Effect::None
+            }
+            Reply::Counted(count, n) => {
+                self.detail.count = Some((count, n));
                 Effect::None
             }
         }
@@ -518,31 +542,41 @@ impl State {
 
     /// Shows a loaded snapshot; asks the root to make its organization the current one if it
     /// changed.
-    fn apply(&mut self, snapshot: Snapshot) -> Action {
+    fn apply(&mut self, snapshot: Snapshot, changed: bool) -> Action {
         self.organizations = snapshot.organizations;
-        let new_org = snapshot.tree.as_deref().and_then(tree_org);
-        let changed = new_org != self.org;
+        self.show(snapshot.page, changed)
+    }
+
+    /// Shows a loaded page (`changed`: the vault changed since the selection's details were
+    /// loaded, so they are loaded again); asks the root to make its organization the current
+    /// one if it changed.
+    fn show(&mut self, page: Option<Arc<OrgPage>>, changed: bool) -> Action {
+        let new_org = page.as_deref().and_then(page_org);
+        let org_changed = new_org != self.org;
         let previous = self.selected_id();
-        self.tree = snapshot.tree;
+        self.page = page;
         self.org = new_org;
-        let Some(tree) = self.tree.clone() else {
+        self.selected = None;
+        if changed {
+            self.person = None;
+            self.detail.count = None;
+        }
+        let Some(page) = self.page.clone() else {
             *self.index = Index::default();
-            self.selected = None;
+            self.detail = Detail::default();
             return Effect::None;
         };
-        if changed {
-            self.page = 0;
+        if org_changed {
             self.forms.unit = UnitForm::default();
             self.forms.person = PersonForm::default();
             self.forms.assign = AssignForm::default();
             self.forms.errors.clear();
             self.person = None;
+            self.detail = Detail::default();
         }
-        self.page = self.page.min(pages(tree.people.len()) - 1);
-        *self.index = Index::build(&tree, self.page);
-        self.selected = None;
-        if let Some(node) = previous.filter(|_| !changed).and_then(|id| find(&tree, &id)) {
-            self.select(node);
+        *self.index = Index::build(&page);
+        if let Some(previous) = previous.filter(|_| !org_changed) {
+            self.reselect(&page, previous);
         }
         // Keep the chosen pick-list entries if they still exist (labels may have changed).
         let parents = &self.index.parents;
@@ -555,67 +589,116 @@ impl State {
         self.forms.assign.role =
             self.forms.assign.role.take().and_then(|r| roles.iter().find(|c| c.id == r.id).cloned());
         match new_org {
-            Some(org) if changed => Effect::Select(org),
+            Some(org) if org_changed => Effect::Select(org),
             _ => Effect::None,
         }
     }
 
-    fn selected_id(&self) -> Option<Selected> {
-        let tree = self.tree.as_ref()?;
-        Some(match self.selected? {
-            Node::Unit(i) => Selected::Unit(tree.units.get(i)?.id.clone()),
-            Node::Person(i) => Selected::Person(tree.people.get(i)?.id.clone()),
-            Node::Role(i) => Selected::Role(tree.roles.get(i)?.id.clone()),
+    fn selected_id(&self) -> Option<SelectedId> {
+        let page = self.page.as_ref()?;
+        Some(match self.selected.as_ref()? {
+            Selected::Unit(i) => SelectedId::Unit(page.units.get(*i)?.id.clone()),
+            Selected::Role(i) => SelectedId::Role(page.roles.get(*i)?.id.clone()),
+            Selected::Person(row) => SelectedId::Person(row.clone()),
         })
     }
 
+    /// Selects again, in a newly loaded page, what was selected before.
+    fn reselect(&mut self, page: &OrgPage, previous: SelectedId) {
+        match previous {
+            SelectedId::Unit(id) => {
+                if let Some(i) = page.units.iter().position(|u| u.id == id) {
+                    self.select(Node::Unit(i));
+                }
+            }
+            SelectedId::Role(id) => {
+                if let Some(i) = page.roles.iter().position(|r| r.id == id) {
+                    self.select(Node::Role(i));
+                }
+            }
+            // A person on another page stays selected: their details are loaded by id.
+            SelectedId::Person(row) => match page.people.iter().position(|p| p.id == row.id) {
+                Some(i) => self.select(Node::Person(i)),
+                None => self.selected = Some(Selected::Person(row)),
+            },
+        }
+    }
+
     fn select(&mut self, node: Node) {
-        let Some(tree) = self.tree.clone() else { return };
-        self.detail = Detail::default();
+        let Some(page) = self.page.clone() else { return };
+        self.detail.children.clear();
         match node {
             Node::Unit(i) => {
-                let Some(unit) = tree.units.get(i) else { return };
-                self.detail.count = tree.people.iter().filter(|p| p.units.contains(&unit.id)).count();
-                self.detail.children = tree
+                let Some(unit) = page.units.get(i) else { return };
+                self.detail.children = page
                     .units
                     .iter()
                     .filter(|u| u.parent.as_deref() == Some(unit.id.as_str()))
                     .map(|u| u.name.clone())
                     .collect();
+                self.selected = Some(Selected::Unit(i));
             }
             Node::Person(i) => {
-                let Some(person) = tree.people.get(i) else { return };
+                let Some(person) = page.people.get(i) else { return };
                 // Preselect the person in the assign form.
-                if let Ok(id) = person.id.parse() {
-                    self.forms.assign.person =
-                        Some(PersonChoice { id, label: format!("{} <{}>", person.name, person.email) });
+                if let Some(choice) = person_choice(person) {
+                    self.forms.assign.person = Some(choice);
                 }
-                if self.person.as_ref().is_some_and(|d| d.person.to_string() != person.id) {
+                if self.person.as_ref().is_some_and(|d| d.row.id != person.id) {
                     self.person = None;
                 }
+                self.selected = Some(Selected::Person(Box::new(person.clone())));
             }
             Node::Role(i) => {
-                let Some(role) = tree.roles.get(i) else { return };
-                self.detail.count = tree.people.iter().filter(|p| p.roles.contains(&role.id)).count();
+                if page.roles.get(i).is_none() {
+                    return;
+                }
+                self.selected = Some(Selected::Role(i));
             }
         }
-        self.selected = Some(node);
     }
 
-    /// Loads the selected person's keys and NATS user, if not loaded and no job is running.
-    fn load_person(&mut self) -> Action {
+    /// The head count the selected unit or role shows.
+    fn count_of_selection(&self) -> Option<Count> {
+        let page = self.page.as_ref()?;
+        match self.selected.as_ref()? {
+            Selected::Unit(i) => Some(Count::Members(page.units.get(*i)?.id.parse().ok()?)),
+            Selected::Role(i) => Some(Count::Holders(page.roles.get(*i)?.id.parse().ok()?)),
+            Selected::Person(_) => None,
+        }
+    }
+
+    /// The selected unit's or role's head count, if loaded.
+    fn count(&self) -> Option<u64> {
+        let (count, n) = self.detail.count?;
+        (Some(count) == self.count_of_selection()).then_some(n)
+    }
+
+    /// Loads what the selection shows (a person's details, a unit's or role's head count), if
+    /// not loaded and no job is running.
+    fn load_detail(&mut self) -> Action {
         if self.busy.is_some() {
             return Effect::None;
         }
-        let (Some(org), Some(tree), Some(Node::Person(i))) = (self.org, &self.tree, self.selected) else {
-            return Effect::None;
+        let request = match &self.selected {
+            None => return Effect::None,
+            Some(Selected::Person(row)) => {
+                let Ok(person) = row.id.parse::<PersonId>() else { return Effect::None };
+                if self.person.as_ref().is_some_and(|d| d.person == person) {
+                    return Effect::None;
+                }
+                Request::Person { person }
+            }
+            Some(_) => {
+                let Some(count) = self.count_of_selection() else { return Effect::None };
+                if self.count().is_some() {
+                    return Effect::None;
+                }
+                Request::Count(count)
+            }
         };
-        let Some(Ok(person)) = tree.people.get(i).map(|p| p.id.parse::<PersonId>()) else { return Effect::None };
-        if self.person.as_ref().is_some_and(|d| d.person == person) {
-            return Effect::None;
-        }
-        self.busy = Some(Pending::Person);
-        Effect::Run(Request::Person { org, person })
+        self.busy = Some(Pending::Detail);
+        Effect::Run(request)
     }
 
     /// The screen.
@@ -630,11 +713,11 @@ impl State {
         let left = scrollable(column![self.organizations_view(), self.new_organization_view()].spacing(theme::SECTION))
             .spacing(theme::GAP)
             .width(300);
-        let body: Element<'_, Message> = match &self.tree {
-            Some(tree) => row![
+        let body: Element<'_, Message> = match &self.page {
+            Some(page) => row![
                 left,
-                scrollable(self.tree_view(tree)).spacing(theme::GAP).width(Length::Fill),
-                scrollable(column![self.details_view(tree), self.forms_view()].spacing(theme::SECTION))
+                scrollable(self.tree_view(page)).spacing(theme::GAP).width(Length::Fill),
+                scrollable(column![self.details_view(page), self.forms_view()].spacing(theme::SECTION))
                     .spacing(theme::GAP)
                     .width(380),
             ]
@@ -706,8 +789,8 @@ impl State {
         self.busy.is_none().then_some(message)
     }
 
-    fn tree_view<'a>(&'a self, tree: &'a OrgTree) -> Element<'a, Message> {
-        let org = &tree.organization;
+    fn tree_view<'a>(&'a self, page: &'a OrgPage) -> Element<'a, Message> {
+        let org = &page.organization;
         let mut title = column![text(&org.name).size(theme::TITLE)];
         if let Some(domain) = &org.domain {
             title = title.push(text(domain).style(theme::muted));
@@ -716,28 +799,30 @@ impl State {
 
         let mut units = column![text("Units").size(theme::HEADING)].spacing(4);
         for &(i, depth) in &self.index.units {
-            let unit = &tree.units[i];
+            let unit = &page.units[i];
             let entry = button(text(&unit.name))
-                .style(theme::nav(self.selected == Some(Node::Unit(i))))
+                .style(theme::nav(self.selected == Some(Selected::Unit(i))))
                 .on_press(Message::Select(Node::Unit(i)));
             units = units
                 .push(container(entry).padding(iced::Padding { left: 20.0 * depth as f32, ..iced::Padding::ZERO }));
         }
-        if tree.units.is_empty() {
+        if page.units.is_empty() {
             units = units.push(text("none yet").style(theme::muted));
         }
 
-        let total = tree.people.len();
-        let range = page_range(total, self.page);
+        let total = page.total();
         let mut people = column![text("People").size(theme::HEADING)].spacing(4);
-        if total > PAGE {
-            people = people.push(pager(self.page, range.clone(), total));
+        if total > PAGE as u64 {
+            people = people.push(self.pager(page));
         }
-        for i in range {
-            let person = &tree.people[i];
+        let selected = match &self.selected {
+            Some(Selected::Person(row)) => Some(row.id.as_str()),
+            _ => None,
+        };
+        for (i, person) in page.people.iter().enumerate() {
             let entry = button(column![text(&person.name), text(&person.email).size(theme::SMALL).style(theme::muted)])
                 .width(Length::Fill)
-                .style(theme::nav(self.selected == Some(Node::Person(i))))
+                .style(theme::nav(selected == Some(person.id.as_str())))
                 .on_press(Message::Select(Node::Person(i)));
             people = people.push(entry);
         }
@@ -746,20 +831,44 @@ impl State {
         }
 
         let mut roles = column![text("Roles").size(theme::HEADING)].spacing(4);
-        for (i, role) in tree.roles.iter().enumerate() {
+        for (i, role) in page.roles.iter().enumerate() {
             roles = roles.push(
                 button(text(&role.name))
-                    .style(theme::nav(self.selected == Some(Node::Role(i))))
+                    .style(theme::nav(self.selected == Some(Selected::Role(i))))
                     .on_press(Message::Select(Node::Role(i))),
             );
         }
-        if tree.roles.is_empty() {
+        if page.roles.is_empty() {
             roles = roles.push(text("none yet").style(theme::muted));
         }
         column![title, card(units), card(people), card(roles)].spacing(theme::SECTION).into()
     }
 
-    fn details_view<'a>(&'a self, tree: &'a OrgTree) -> Element<'a, Message> {
+    /// Previous and next buttons around "first–last of total" (disabled while a job runs).
+    fn pager<'a>(&self, page: &OrgPage) -> Element<'a, Message> {
+        let number = page_number(page.offset);
+        let last = page_number(page.total().saturating_sub(1));
+        let idle = self.busy.is_none();
+        let shown = if page.people.is_empty() {
+            format!("none of {}", page.total())
+        } else {
+            format!("{}–{} of {}", page.offset + 1, page.offset + page.people.len() as u64, page.total())
+        };
+        row![
+            button(text("Previous page"))
+                .style(theme::secondary)
+                .on_press_maybe((idle && number > 0).then(|| Message::Page(number - 1))),
+            text(shown).style(theme::muted),
+            button(text("Next page"))
+                .style(theme::secondary)
+                .on_press_maybe((idle && number < last).then(|| Message::Page(number + 1))),
+        ]
+        .spacing(theme::GAP)
+        .align_y(iced::Alignment::Center)
+        .into()
+    }
+
+    fn details_view<'a>(&'a self, page: &'a OrgPage) -> Element<'a, Message> {
         let copy = |id: &str| {
             button(text("Copy id").size(theme::SMALL)).style(theme::secondary).on_press(Message::Copy(id.to_owned()))
         };
@@ -768,13 +877,14 @@ impl State {
                 .spacing(theme::GAP)
                 .align_y(iced::Alignment::Center)
         };
-        let content: Column<'a, Message> = match self.selected {
+        let count = || self.count().map_or_else(|| "…".to_owned(), |n| n.to_string());
+        let content: Column<'a, Message> = match &self.selected {
             None => column![
                 text("Details").size(theme::HEADING),
                 text("Choose a unit, a person or a role to see its details.").style(theme::muted)
             ],
-            Some(Node::Unit(i)) => {
-                let unit = &tree.units[i];
+            Some(Selected::Unit(i)) => {
+                let unit = &page.units[*i];
                 let parent = unit
                     .parent
                     .as_ref()
@@ -787,19 +897,18 @@ impl State {
                     id_line(&unit.id),
                     text(format!("Parent: {parent}")),
                     text(format!("Sub-units: {children}")),
-                    text(format!("Members: {}", self.detail.count)),
+                    text(format!("Members: {}", count())),
                 ]
             }
-            Some(Node::Role(i)) => {
-                let role = &tree.roles[i];
+            Some(Selected::Role(i)) => {
+                let role = &page.roles[*i];
                 column![
                     text(format!("Role {}", role.name)).size(theme::HEADING),
                     id_line(&role.id),
-                    text(format!("Held by: {} people", self.detail.count)),
+                    text(format!("Held by: {} people", count())),
                 ]
             }
-            Some(Node::Person(i)) => {
-                let person = &tree.people[i];
+            Some(Selected::Person(person)) => {
                 let mut details = column![
                     text(&person.name).size(theme::HEADING),
                     text(&person.email),
@@ -808,7 +917,7 @@ impl State {
                     text(format!("Roles: {}", names(&person.roles, &self.index.role_names))),
                     text("Keys").size(theme::BODY),
                 ];
-                match self.person.as_deref().filter(|d| d.person.to_string() == person.id) {
+                match self.person.as_deref().filter(|d| d.row.id == person.id) {
                     None => details = details.push(text("Loading…").style(theme::muted)),
                     Some(loaded) => {
                         if loaded.keys.is_empty() {
@@ -931,37 +1040,13 @@ impl State {
     }
 }
 
-/// The id of a selected node, to find it again after a reload.
+/// What was selected, to find it again after a reload: a unit's or role's id, or a person's
+/// row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Selected {
+enum SelectedId {
     Unit(String),
-    Person(String),
     Role(String),
-}
-
-fn find(tree: &OrgTree, selected: &Selected) -> Option<Node> {
-    match selected {
-        Selected::Unit(id) => tree.units.iter().position(|u| &u.id == id).map(Node::Unit),
-        Selected::Person(id) => tree.people.iter().position(|p| &p.id == id).map(Node::Person),
-        Selected::Role(id) => tree.roles.iter().position(|r| &r.id == id).map(Node::Role),
-    }
-}
-
-/// Previous and next buttons around "first–last of total".
-fn pager<'a>(page: usize, range: std::ops::Range<usize>, total: usize) -> Element<'a, Message> {
-    let last = pages(total) - 1;
-    row![
-        button(text("Previous page"))
-            .style(theme::secondary)
-            .on_press_maybe((page > 0).then(|| Message::Page(page - 1))),
-        text(format!("{}–{} of {}", range.start + 1, range.end, total)).style(theme::muted),
-        button(text("Next page"))
-            .style(theme::secondary)
-            .on_press_maybe((page < last).then(|| Message::Page(page + 1))),
-    ]
-    .spacing(theme::GAP)
-    .align_y(iced::Alignment::Center)
-    .into()
+    Person(Box<PersonRow>),
 }
 
 /// The names of these ids, comma-separated ("none" if there are none).
