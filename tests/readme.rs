@@ -79,7 +79,7 @@ fn the_readme_walk_through_runs() {
         "server.pem: OK",
         "4 accounts, 4 users",
         "publish/subscribe OK",
-        "JetStream enabled: memory 256 MiB, storage 10 GiB",
+        "JetStream enabled: memory 64 MiB, storage 1 GiB",
         "exit 2",
         "exit 1",
     ] {

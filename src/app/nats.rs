@@ -52,10 +52,12 @@ pub const JWT_MEDIA_TYPE: &str = "application/jwt";
 pub const MEMBER_ROLE: &str = "member";
 /// Name of the system account.
 pub const SYSTEM_ACCOUNT_NAME: &str = "SYS";
-/// JetStream memory storage of a unit or organization account, bytes (256 MiB).
-pub const JETSTREAM_MEMORY: i64 = 256 << 20;
-/// JetStream file storage of a unit or organization account, bytes (10 GiB).
-pub const JETSTREAM_DISK: i64 = 10 << 30;
+/// JetStream memory storage of a unit or organization account, bytes (64 MiB).
+pub const JETSTREAM_MEMORY: i64 = 64 << 20;
+/// JetStream file storage of a unit or organization account, bytes (1 GiB). nats-server
+/// refuses JetStream to an account whose reservation no longer fits its own limits, so the sum
+/// over all accounts must fit the server's disk: 1 GiB per unit keeps a small server usable.
+pub const JETSTREAM_DISK: i64 = 1 << 30;
 
 /// The JetStream limits of a unit or organization account: storage as above, every other
 /// limit explicitly unlimited.
