@@ -31,8 +31,8 @@ pub struct Tx<'c> {
     first_graph_seq: Option<i64>,
     /// The NATS accounts `decide` asked about in this transaction, as the read models gave them.
     /// A bootstrap asks about the same dozen accounts ten thousand times (once per user), so
-    /// they are read once. Only accounts that exist are kept; [`Tx::record`] drops them all
-    /// whenever it records an event that could change them (see [`keeps_nats_accounts`]).
+    /// they are read once. Only accounts that exist are kept; [`Tx::apply`] drops them all
+    /// whenever it applies an event that could change them (see [`keeps_nats_accounts`]).
     nats_accounts: RefCell<HashMap<AccountId, ExistingNatsAccount>>,
 }
 
