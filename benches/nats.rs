@@ -32,22 +32,8 @@ use cim_keys::app::{Vault, new_id};
 use cim_keys::crypto::keystore::KdfParams;
 use cim_keys::domain::{Command, OrgId, PersonId, UnitId};
 use cim_keys::store::DATABASE_FILE;
-use common::{Mode, black_box, fmt_secs, interleave, median, report, temp_dir, time};
+use common::{Mode, black_box, copy_vault, fmt_secs, interleave, median, report, temp_dir, time};
 use ed25519_dalek::Signer;
-
-/// Copies the vault database in `from` (and its WAL, if any) into a fresh directory `to`.
-fn copy_vault(from: &Path, to: &Path) {
-    if to.exists() {
-        std::fs::remove_dir_all(to).expect("remove old copy");
-    }
-    std::fs::create_dir_all(to).expect("create copy dir");
-    for suffix in ["", "-wal"] {
-        let src = from.join(format!("{DATABASE_FILE}{suffix}"));
-        if src.exists() {
-            std::fs::copy(&src, to.join(format!("{DATABASE_FILE}{suffix}"))).expect("copy vault");
-        }
-    }
-}
 
 /// Builds the seeded vault in `dir`: one organization, `units` units, `people` people each in
 /// one unit (round robin). Returns the organization.

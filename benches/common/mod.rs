@@ -259,3 +259,17 @@ pub fn build_vault(data_dir: &std::path::Path, domain_events: usize) -> cim_keys
 pub fn passphrase() -> cim_keys::crypto::keystore::Passphrase {
     cim_keys::crypto::keystore::Passphrase::new("benchmark passphrase".to_owned()).expect("non-empty")
 }
+
+/// Copies the vault database in `from` (and its WAL, if any) into a fresh directory `to`.
+pub fn copy_vault(from: &std::path::Path, to: &std::path::Path) {
+    if to.exists() {
+        std::fs::remove_dir_all(to).expect("remove old copy");
+    }
+    std::fs::create_dir_all(to).expect("create copy dir");
+    for suffix in ["", "-wal"] {
+        let src = from.join(format!("{}{suffix}", cim_keys::store::DATABASE_FILE));
+        if src.exists() {
+            std::fs::copy(&src, to.join(format!("{}{suffix}", cim_keys::store::DATABASE_FILE))).expect("copy vault");
+        }
+    }
+}
