@@ -5,11 +5,13 @@
 //! ```text
 //! cli  ─┐
 //! gui  ─┴─► app ─► store ─► projection ─► domain
+//!           app ─► bundle ─► projection
 //!           app ─► sync
 //! ```
 #![doc(html_no_source)]
 
 pub mod app;
+pub mod bundle;
 pub mod cli;
 pub mod crypto;
 pub mod domain;

@@ -18,7 +18,11 @@ pub fn library_vault(dir: &Path) -> cim_keys::app::Vault {
 /// The binary under test.
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cim-keys"));
-    cmd.env_remove("CIM_KEYS_DATA_DIR").env_remove("CIM_KEYS_NEW_PASSPHRASE").env("CIM_KEYS_PASSPHRASE", PASSPHRASE);
+    cmd.env_remove("CIM_KEYS_DATA_DIR")
+        .env_remove("CIM_KEYS_NEW_PASSPHRASE")
+        .env_remove("CIM_KEYS_BUNDLE_PASSPHRASE")
+        .env_remove("CIM_KEYS_BACKUP_PASSPHRASE")
+        .env("CIM_KEYS_PASSPHRASE", PASSPHRASE);
     cmd
 }
 

@@ -1,5 +1,6 @@
 //! Application errors and how they map to exit codes.
 
+use crate::bundle::BundleError;
 use crate::crypto::keystore::KeystoreError;
 use crate::domain::{DomainError, IdParseError};
 use crate::store::StoreError;
@@ -45,6 +46,9 @@ pub enum AppError {
     /// The vault could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An encrypted file (a bundle or a secrets backup) could not be written or opened.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
 }
 
 impl AppError {
@@ -57,6 +61,19 @@ impl AppError {
             Self::Store(_) | Self::Keystore(_) | Self::NoKeystore | Self::Random(_) | Self::Network(_) => {
                 ErrorKind::Failed
             }
+            // The caller gave the wrong kind of thing: a malformed recipient or identity file,
+            // a passphrase for a file encrypted to recipients (or the reverse), or a file from a
+            // newer cim-keys.
+            Self::Bundle(
+                BundleError::Recipient(_)
+                | BundleError::Identity
+                | BundleError::NeedsIdentity
+                | BundleError::NeedsPassphrase
+                | BundleError::UnsupportedVersion { .. },
+            ) => ErrorKind::InvalidInput,
+            // A wrong passphrase or identity, a damaged, altered or unexpected file (a damaged
+            // header cannot be told from no age file at all), a failed write.
+            Self::Bundle(_) => ErrorKind::Failed,
         }
     }
 

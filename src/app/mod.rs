@@ -10,6 +10,8 @@
 //! This is the layer that reads the clock and draws UUIDv7s; the layers below get them passed
 //! in.
 
+pub mod backup;
+pub mod bundle;
 mod error;
 pub mod files;
 mod graph;
@@ -71,6 +73,10 @@ struct Extras {
 
 /// The keystore kind of an Ed25519 identity key's 32-byte seed.
 pub const SEED_KIND: &str = "ed25519-seed";
+
+/// The keystore kind of the vault's device key seed (Ed25519; it signs export manifests). It
+/// identifies this machine, so it is never part of a secrets backup.
+pub const DEVICE_SEED_KIND: &str = "device-ed25519-seed";
 
 /// A one-command batch reports its refusal without a position.
 fn single(e: AppError) -> AppError {
@@ -281,7 +287,9 @@ impl Vault {
             }
             other => AppError::Store(other),
         })?;
-        Ok(Self { store, data_dir: data_dir.to_owned() })
+        let mut vault = Self { store, data_dir: data_dir.to_owned() };
+        vault.create_device_key(&master)?;
+        Ok(vault)
     }
 
     /// Opens the vault in `data_dir`.

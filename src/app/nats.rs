@@ -342,7 +342,7 @@ impl Vault {
     }
 
     /// The stored token of a JWT, its CID checked.
-    fn stored_jwt(&self, cid_text: &str) -> Result<String, AppError> {
+    pub(super) fn stored_jwt(&self, cid_text: &str) -> Result<String, AppError> {
         let bytes = self.checked_artifact(cid_text, "JWT")?;
         String::from_utf8(bytes).map_err(|_| corrupt(format!("the JWT block {cid_text} is not text")))
     }

@@ -84,6 +84,70 @@ pub enum Cmd {
     },
     /// Counts of events, pending and uploaded, and the head CID
     Status,
+    /// Write the history to an encrypted bundle in DIR (age around a CAR archive, its manifest
+    /// signed by this vault's device key), with the public artifacts in clear beside it; asks
+    /// for the vault passphrase (the device key) and, without --recipient, a bundle passphrase
+    Export {
+        /// The directory to write into (an SD card, say); created if missing
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Encrypt to this age X25519 recipient (age1…; repeatable) instead of a passphrase
+        #[arg(long = "recipient", value_name = "AGE_RECIPIENT")]
+        recipients: Vec<String>,
+        /// Only what came after the last export (everything if there was none)
+        #[arg(long)]
+        since_last: bool,
+        /// Read the bundle passphrase from this file (else CIM_KEYS_BUNDLE_PASSPHRASE, else a
+        /// prompt)
+        #[arg(long, value_name = "FILE", conflicts_with = "recipients")]
+        bundle_passphrase_file: Option<PathBuf>,
+    },
+    /// Import a bundle: decrypt, verify the signature and every CID, and add the events this
+    /// vault lacks in one transaction (all or nothing; importing twice changes nothing)
+    Import {
+        /// The bundle file (….age)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// An age identity file (AGE-SECRET-KEY-1…) for a bundle encrypted to recipients
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+        /// Refuse the bundle unless its manifest is signed by this device key (SHA256:…, as
+        /// `cim-keys status` prints on the exporting machine)
+        #[arg(long, value_name = "FINGERPRINT")]
+        expect_signer: Option<String>,
+        /// Read the bundle passphrase from this file (else CIM_KEYS_BUNDLE_PASSPHRASE, else a
+        /// prompt)
+        #[arg(long, value_name = "FILE", conflicts_with = "identity")]
+        bundle_passphrase_file: Option<PathBuf>,
+    },
+    /// Write the keystore's secrets (every seed but the device key) to a new file, encrypted
+    /// with age to a backup passphrase or to recipients (needs the vault passphrase)
+    Backup {
+        /// The file to write (never an existing one)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Encrypt to this age X25519 recipient (age1…; repeatable) instead of a backup
+        /// passphrase
+        #[arg(long = "recipient", value_name = "AGE_RECIPIENT")]
+        recipients: Vec<String>,
+        /// Read the backup passphrase from this file (else CIM_KEYS_BACKUP_PASSPHRASE, else a
+        /// prompt); never the vault's passphrase
+        #[arg(long, value_name = "FILE", conflicts_with = "recipients")]
+        backup_passphrase_file: Option<PathBuf>,
+    },
+    /// Restore the secrets of a backup into this vault, which must hold their keys' history
+    /// (its own, or an imported bundle's); all or nothing (needs the vault passphrase)
+    Restore {
+        /// The backup file
+        file: PathBuf,
+        /// Open a backup made with --recipient with this age identity file (AGE-SECRET-KEY-1…)
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+        /// Read the backup passphrase from this file (else CIM_KEYS_BACKUP_PASSPHRASE, else a
+        /// prompt)
+        #[arg(long, value_name = "FILE", conflicts_with = "identity")]
+        backup_passphrase_file: Option<PathBuf>,
+    },
 }
 
 /// `org` subcommands.

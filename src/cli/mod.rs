@@ -6,6 +6,8 @@
 //! or usage.
 
 mod args;
+mod backup;
+mod bundle;
 mod output;
 mod passphrase;
 
@@ -361,7 +363,29 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
                 return Ok(EXIT_FAILED);
             }
         }
-        Cmd::Status => out.status(&vault.status()?, vault.kdf_params()?, vault.data_dir()),
+        Cmd::Status => {
+            let device_key = vault.device_fingerprint()?;
+            out.status(&vault.status()?, vault.kdf_params()?, device_key.as_deref(), vault.data_dir());
+        }
+        Cmd::Export { out: dir, recipients, since_last, bundle_passphrase_file } => {
+            bundle::export(cli, out, &mut vault, dir, recipients, *since_last, bundle_passphrase_file.as_deref())?;
+        }
+        Cmd::Import { file, identity, expect_signer, bundle_passphrase_file } => {
+            bundle::import(
+                out,
+                &mut vault,
+                file,
+                identity.as_deref(),
+                expect_signer.as_deref(),
+                bundle_passphrase_file.as_deref(),
+            )?;
+        }
+        Cmd::Backup { out: file, recipients, backup_passphrase_file } => {
+            backup::backup(cli, out, &vault, file, recipients, backup_passphrase_file.as_deref())?;
+        }
+        Cmd::Restore { file, identity, backup_passphrase_file } => {
+            backup::restore(cli, out, &mut vault, file, identity.as_deref(), backup_passphrase_file.as_deref())?;
+        }
     }
     Ok(EXIT_OK)
 }

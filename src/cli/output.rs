@@ -310,6 +310,15 @@ impl Printer {
         }
     }
 
+    /// A report: `value` as the JSON document with `--json`, else `text` (a newline added).
+    pub fn report(&self, value: &impl Serialize, text: &str) {
+        if self.json {
+            self.json(value);
+        } else {
+            emit(&format!("{text}\n"));
+        }
+    }
+
     pub fn line(&self, text: &str) {
         if self.json {
             self.json(&json!({ "text": text }));
@@ -388,20 +397,21 @@ impl Printer {
         let _ = writeln!(std::io::stderr(), "warning: {message}");
     }
 
-    pub fn status(&self, status: &Status, kdf: Option<KdfParams>, dir: &Path) {
+    pub fn status(&self, status: &Status, kdf: Option<KdfParams>, device_key: Option<&str>, dir: &Path) {
         let keystore = kdf.map(|k| {
             format!("sealed; argon2id, {} MiB, {} passes, {} lane(s)", k.memory_kib / 1024, k.iterations, k.parallelism)
         });
         if self.json {
             let kdf = kdf.map(|k| json!({ "kdf": "argon2id", "memory_kib": k.memory_kib, "iterations": k.iterations, "parallelism": k.parallelism }));
-            self.json(&json!({ "data_dir": dir, "status": status, "keystore": kdf }));
+            self.json(&json!({ "data_dir": dir, "status": status, "keystore": kdf, "device_key": device_key }));
             return;
         }
         emit(&format!(
-            "vault          {}\ndata dir       {}\ndevice         {}\nkeystore       {}\ndomain events  {}\ngraph events   {}\npending        {}\nuploaded       {}\nhead           {}\n",
+            "vault          {}\ndata dir       {}\ndevice         {}\ndevice key     {}\nkeystore       {}\ndomain events  {}\ngraph events   {}\npending        {}\nuploaded       {}\nhead           {}\n",
             status.vault_id,
             dir.display(),
             status.device_id,
+            device_key.unwrap_or("none yet (created by the first export)"),
             keystore.as_deref().unwrap_or("none (create one with `cim-keys passwd`)"),
             status.domain_events,
             status.graph_events,

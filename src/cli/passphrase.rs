@@ -13,6 +13,10 @@ use crate::crypto::keystore::Passphrase;
 pub const ENV: &str = "CIM_KEYS_PASSPHRASE";
 /// Environment variable holding the new passphrase for `passwd`.
 pub const ENV_NEW: &str = "CIM_KEYS_NEW_PASSPHRASE";
+/// Environment variable holding the passphrase of an export bundle (`export`, `import`).
+pub const ENV_BUNDLE: &str = "CIM_KEYS_BUNDLE_PASSPHRASE";
+/// Environment variable holding the passphrase of a secrets backup (`backup`, `restore`).
+pub const ENV_BACKUP: &str = "CIM_KEYS_BACKUP_PASSPHRASE";
 
 /// Shorter passphrases get a warning (not a refusal).
 const RECOMMENDED_CHARS: usize = 12;
@@ -22,18 +26,44 @@ const RECOMMENDED_CHARS: usize = 12;
 pub struct Source {
     file: Option<PathBuf>,
     env: &'static str,
+    /// The option that names a file instead.
+    flag: &'static str,
     prompt: &'static str,
 }
 
 impl Source {
     /// The vault's current passphrase: `--passphrase-file`, then `CIM_KEYS_PASSPHRASE`.
     pub fn current(cli: &Cli) -> Self {
-        Self { file: cli.passphrase_file.clone(), env: ENV, prompt: "Passphrase" }
+        Self { file: cli.passphrase_file.clone(), env: ENV, flag: "--passphrase-file", prompt: "Passphrase" }
     }
 
     /// A new passphrase for `passwd`: `--new-passphrase-file`, then `CIM_KEYS_NEW_PASSPHRASE`.
     pub fn new(file: Option<&Path>) -> Self {
-        Self { file: file.map(Path::to_owned), env: ENV_NEW, prompt: "New passphrase" }
+        Self { file: file.map(Path::to_owned), env: ENV_NEW, flag: "--new-passphrase-file", prompt: "New passphrase" }
+    }
+
+    /// The passphrase of an export bundle: `--bundle-passphrase-file`, then
+    /// `CIM_KEYS_BUNDLE_PASSPHRASE`. Deliberately not the vault's: the bundle is opened on
+    /// another machine.
+    pub fn bundle(file: Option<&Path>) -> Self {
+        Self {
+            file: file.map(Path::to_owned),
+            env: ENV_BUNDLE,
+            flag: "--bundle-passphrase-file",
+            prompt: "Bundle passphrase",
+        }
+    }
+
+    /// The passphrase of a secrets backup: `--backup-passphrase-file`, then
+    /// `CIM_KEYS_BACKUP_PASSPHRASE`. Deliberately neither the vault's nor a bundle's: whoever
+    /// opens bundles on the online machine must not be able to open the secrets.
+    pub fn backup(file: Option<&Path>) -> Self {
+        Self {
+            file: file.map(Path::to_owned),
+            env: ENV_BACKUP,
+            flag: "--backup-passphrase-file",
+            prompt: "Backup passphrase",
+        }
     }
 }
 
@@ -57,9 +87,8 @@ pub fn read(source: &Source, creating: bool, out: &Printer) -> Result<Passphrase
         first
     } else {
         return Err(AppError::Invalid(format!(
-            "no passphrase given: set {}, pass {}, or run on a terminal",
-            source.env,
-            if source.env == ENV { "--passphrase-file FILE" } else { "--new-passphrase-file FILE" }
+            "no passphrase given: set {}, pass {} FILE, or run on a terminal",
+            source.env, source.flag
         )));
     };
     let passphrase = Passphrase::new(text)?;

@@ -271,7 +271,38 @@ pub enum DomainEvent {
     NatsSigningKeyRotated(NatsSigningKeyRotated),
 }
 
+/// The kind of a public artifact block an event refers to by CID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactKind {
+    /// A NATS JWT (raw codec, the token's ASCII bytes).
+    Jwt,
+    /// An X.509 certificate (raw codec, its DER).
+    Certificate,
+}
+
 impl DomainEvent {
+    /// The CIDs (as recorded, text) of the public artifact blocks this event refers to, in the
+    /// order of its fields; an export bundle carries them after the event.
+    pub fn artifacts(&self) -> Vec<(ArtifactKind, &str)> {
+        use ArtifactKind::{Certificate, Jwt};
+        match self {
+            Self::CaCreated(e) => vec![(Certificate, e.facts.certificate.as_str())],
+            Self::CertificateIssued(e) => vec![(Certificate, e.facts.certificate.as_str())],
+            Self::NatsOperatorCreated(e) => vec![(Jwt, e.jwt.as_str())],
+            Self::NatsAccountCreated(e) => vec![(Jwt, e.jwt.as_str())],
+            Self::NatsUserCreated(e) => vec![(Jwt, e.jwt.as_str())],
+            Self::NatsUserRevoked(e) => vec![(Jwt, e.account_jwt.as_str())],
+            Self::NatsSigningKeyRotated(e) => e.reissued.iter().map(|r| (Jwt, r.jwt.as_str())).collect(),
+            Self::OrganizationCreated(_)
+            | Self::UnitCreated(_)
+            | Self::PersonAdded(_)
+            | Self::RoleDefined(_)
+            | Self::RoleAssigned(_)
+            | Self::KeyGenerated(_)
+            | Self::KeyRevoked(_) => Vec::new(),
+        }
+    }
+
     /// The stable name of the event.
     pub const fn name(&self) -> &'static str {
         match self {

@@ -31,8 +31,9 @@ pub(crate) use decide::key_text;
 pub use decide::{DomainView, Existing, ExistingCa, ExistingKey, ExistingUnit, Refusal, decide};
 pub use error::DomainError;
 pub use event::{
-    AggregateKind, CaCreated, CertificateFacts, CertificateIssued, Ctx, Decided, DomainEvent, EventEnvelope,
-    KeyGenerated, KeyRevoked, OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined, UnitCreated, seal,
+    AggregateKind, ArtifactKind, CaCreated, CertificateFacts, CertificateIssued, Ctx, Decided, DomainEvent,
+    EventEnvelope, KeyGenerated, KeyRevoked, OrganizationCreated, PersonAdded, RoleAssigned, RoleDefined, UnitCreated,
+    seal,
 };
 pub use ids::{
     AccountId, CaId, CertificateId, CommandId, CorrelationId, DeviceId, EventId, IdParseError, KeyId, NatsUserId,

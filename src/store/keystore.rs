@@ -140,3 +140,61 @@ impl Store {
         .transpose()
     }
 }
+
+/// A sealed secret as stored: id, kind, ciphertext.
+pub type SecretRow = (String, String, Sealed);
+
+impl Store {
+    /// Every sealed secret, by id (for a secrets backup, which opens them).
+    pub fn secret_rows(&self) -> Result<Vec<SecretRow>, StoreError> {
+        let mut stmt = self.conn().prepare("SELECT id, kind, nonce, ciphertext FROM secrets ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Vec<u8>>(3)?))
+        })?;
+        rows.map(|row| {
+            let (id, kind, nonce, ciphertext) = row?;
+            let nonce = <[u8; NONCE_LEN]>::try_from(nonce.as_slice()).map_err(|_| corrupt("secret nonce"))?;
+            Ok((id, kind, Sealed { nonce, ciphertext }))
+        })
+        .collect()
+    }
+
+    /// Inserts restored secrets in one IMMEDIATE transaction: all of them, or — if one's id is
+    /// taken meanwhile, or anything fails — none.
+    pub fn insert_secrets(&mut self, rows: &[SecretRow], at: Timestamp) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx
+                .prepare("INSERT INTO secrets (id, kind, nonce, ciphertext, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            let at = at.to_string();
+            for (id, kind, sealed) in rows {
+                stmt.execute((id, kind, sealed.nonce.as_slice(), &sealed.ciphertext, &at)).map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                        StoreError::Conflict(format!("secret {id} was stored meanwhile; try again"))
+                    }
+                    other => StoreError::Sqlite(other),
+                })?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What a NATS public key (`O…`, `A…`, `U…`) is in this vault's read models: `operator`,
+    /// `account` or `user` for an identity key, and `operator` or `account` for a signing key
+    /// (current or retired) of one; `None` if no read model knows it. Indexed lookups only, so
+    /// checking every seed of a backup against the vault costs one lookup each.
+    pub fn nats_key_owner_kind(&self, public_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT 'operator' FROM nats_operators WHERE public_key = ?1 \
+                 UNION ALL SELECT 'account' FROM nats_accounts WHERE public_key = ?1 \
+                 UNION ALL SELECT 'user' FROM nats_users WHERE public_key = ?1 \
+                 UNION ALL SELECT owner_kind FROM nats_signing_keys WHERE public_key = ?1 \
+                 LIMIT 1",
+            )?
+            .query_row([public_key], |r| r.get(0))
+            .optional()?)
+    }
+}

@@ -17,6 +17,7 @@
 //!   listings cost the same for ten events or ten million.
 
 mod audit;
+mod bundle;
 mod error;
 mod keystore;
 mod nats;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+pub use bundle::{ExportRecord, HistoryRange, ImportRecord, Snapshot, StoredEvent};
 pub use error::StoreError;
 pub use keystore::KeystoreRecord;
 pub use nats::{NatsAccountRow, NatsMemberRow, NatsOperatorRow, NatsSigningKeyOwner, NatsSigningKeyRow, NatsUserRow};

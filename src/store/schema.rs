@@ -284,6 +284,42 @@ SELECT o.id,
        (SELECT count(*) FROM roles r WHERE r.org_id = o.id)
 FROM organizations o;
 "#,
+    // 5: the SD card. The device key (its public half here, its seed sealed in `secrets`)
+    //    signs export manifests; `exports` remembers what each export held (so `--since-last`
+    //    knows where to start) and `imports` what each import added.
+    r#"
+ALTER TABLE vault ADD COLUMN device_key BLOB;
+
+CREATE TABLE exports (
+    seq           INTEGER PRIMARY KEY,
+    created_at    TEXT    NOT NULL,
+    file          TEXT    NOT NULL,
+    manifest_cid  BLOB    NOT NULL,
+    head_cid      BLOB    NOT NULL,
+    graph_first   INTEGER NOT NULL,
+    graph_last    INTEGER NOT NULL,
+    domain_first  INTEGER NOT NULL,
+    domain_last   INTEGER NOT NULL,
+    artifacts     INTEGER NOT NULL,
+    encrypted_to  TEXT    NOT NULL,
+    sha256        TEXT    NOT NULL
+);
+
+CREATE TABLE imports (
+    seq           INTEGER PRIMARY KEY,
+    imported_at   TEXT    NOT NULL,
+    manifest_cid  BLOB    NOT NULL,
+    vault_id      TEXT    NOT NULL,
+    device_id     TEXT    NOT NULL,
+    signer        TEXT    NOT NULL,
+    head_cid      BLOB    NOT NULL,
+    graph_first   INTEGER NOT NULL,
+    graph_last    INTEGER NOT NULL,
+    domain_added  INTEGER NOT NULL,
+    graph_added   INTEGER NOT NULL,
+    artifacts     INTEGER NOT NULL
+);
+"#,
 ];
 
 #[cfg(test)]
@@ -298,6 +334,7 @@ mod tests {
             "78a478f1f86ed1c9e1d0574592193a7fc9a735b987e672bca6829d8a8dd0975c",
             "84626d91161e94780e55ec7794f583e98bd9168c3546e58479f688e37663fd95",
             "3a07a646d219ab6a1b9df9998e740437656a069c7e3601a12c4ccf5d59465c3c",
+            "a519be6b5dcdd827ce72ac930abbf608c75607d0e2bab174606c2fcfddd57b9c",
         ];
         let actual: Vec<String> =
             super::MIGRATIONS.iter().map(|m| format!("{:x}", Sha256::digest(m.as_bytes()))).collect();

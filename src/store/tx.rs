@@ -236,6 +236,44 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// Graph events in the vault, including those recorded in this transaction.
+    pub fn graph_count(&self) -> Result<u64, StoreError> {
+        let stored: i64 = self.tx.query_row("SELECT graph_events FROM vault WHERE singleton = 1", [], |r| r.get(0))?;
+        Ok(stored as u64 + self.graph_added as u64)
+    }
+
+    /// The CID of the graph event with sequence number `seq`, if there is one.
+    pub fn graph_cid(&self, seq: u64) -> Result<Option<Cid>, StoreError> {
+        let bytes: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached("SELECT cid FROM graph_events WHERE seq = ?1")?
+            .query_row([seq as i64], |r| r.get(0))
+            .optional()?;
+        cid_from_sql(bytes)
+    }
+
+    /// Remembers an import, in the transaction that applies it.
+    pub fn record_import(&mut self, record: &super::ImportRecord) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO imports (imported_at, manifest_cid, vault_id, device_id, signer, head_cid, graph_first, \
+             graph_last, domain_added, graph_added, artifacts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            rusqlite::params![
+                record.imported_at.to_string(),
+                record.manifest.to_bytes(),
+                record.vault_id,
+                record.device_id,
+                record.signer,
+                record.head.to_bytes(),
+                record.graph.0 as i64,
+                record.graph.1 as i64,
+                record.domain_added as i64,
+                record.graph_added as i64,
+                record.artifacts as i64,
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Stores a sealed secret in this transaction, so it commits with the events that
     /// announce its public half, or not at all.
     pub fn put_secret(&mut self, id: &str, kind: &str, sealed: &Sealed, at: Timestamp) -> Result<(), StoreError> {

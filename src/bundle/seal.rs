@@ -1,0 +1,157 @@
+//! The age layer: a stream encrypted to a passphrase (scrypt) or to X25519 recipients, as the
+//! `age` command-line tool writes and reads it (binary, not armored).
+//!
+//! Pure: identities and recipients are parsed from text the caller read.
+
+use std::io::{Read, Write};
+use std::str::FromStr;
+
+use age::secrecy::SecretString;
+
+use super::BundleError;
+use crate::crypto::keystore::Passphrase;
+
+/// Who can open what we encrypt.
+pub enum Seal {
+    /// Anyone with this passphrase (age's scrypt recipient, work factor calibrated by age to
+    /// about a second on this machine, or `log_n` if given).
+    Passphrase { passphrase: SecretString, log_n: Option<u8> },
+    /// Anyone holding the identity of one of these X25519 recipients (`age1…`).
+    Recipients(Vec<age::x25519::Recipient>),
+}
+
+impl std::fmt::Debug for Seal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Passphrase { log_n, .. } => {
+                f.debug_struct("Passphrase").field("log_n", log_n).finish_non_exhaustive()
+            }
+            Self::Recipients(r) => {
+                f.debug_tuple("Recipients").field(&r.iter().map(ToString::to_string).collect::<Vec<_>>()).finish()
+            }
+        }
+    }
+}
+
+impl Seal {
+    /// Encrypts to a passphrase.
+    pub fn passphrase(passphrase: &Passphrase) -> Self {
+        Self::Passphrase { passphrase: SecretString::from(passphrase.expose_secret().to_owned()), log_n: None }
+    }
+
+    /// Encrypts to recipients given as `age1…` texts; refuses an empty list or a malformed one.
+    pub fn recipients<S: AsRef<str>>(texts: &[S]) -> Result<Self, BundleError> {
+        if texts.is_empty() {
+            return Err(BundleError::Recipient("no recipient given".into()));
+        }
+        texts.iter().map(|t| parse_recipient(t.as_ref())).collect::<Result<Vec<_>, _>>().map(Self::Recipients)
+    }
+
+    /// Whether a passphrase opens it.
+    pub fn is_passphrase(&self) -> bool {
+        matches!(self, Self::Passphrase { .. })
+    }
+
+    /// Starts encrypting into `out`; the returned writer must be `finish`ed.
+    pub fn encrypt<W: Write>(&self, out: W) -> Result<age::stream::StreamWriter<W>, BundleError> {
+        let encryptor = match self {
+            Self::Passphrase { passphrase, log_n } => {
+                let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+                if let Some(log_n) = log_n {
+                    recipient.set_work_factor((*log_n).clamp(1, 30));
+                }
+                age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            }
+            Self::Recipients(recipients) => {
+                age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            }
+        }
+        .map_err(|e| BundleError::Recipient(e.to_string()))?;
+        Ok(encryptor.wrap_output(out)?)
+    }
+}
+
+/// Parses an X25519 recipient (`age1…`).
+pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, BundleError> {
+    age::x25519::Recipient::from_str(text.trim()).map_err(|_| {
+        BundleError::Recipient(format!(
+            "{:?} is not an age X25519 recipient (age1 followed by 58 characters, as age-keygen prints)",
+            crate::domain::excerpt(text.trim())
+        ))
+    })
+}
+
+/// What opens an encrypted stream.
+pub enum Unseal {
+    /// A passphrase (for files encrypted to one).
+    Passphrase(SecretString),
+    /// The identities of an age identity file (`AGE-SECRET-KEY-1…` lines).
+    Identities(Vec<Box<dyn age::Identity + Send + Sync>>),
+}
+
+impl std::fmt::Debug for Unseal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Passphrase(_) => f.write_str("Unseal::Passphrase(..)"),
+            Self::Identities(i) => write!(f, "Unseal::Identities({} identities)", i.len()),
+        }
+    }
+}
+
+impl Unseal {
+    /// Opens with a passphrase.
+    pub fn passphrase(passphrase: &Passphrase) -> Self {
+        Self::Passphrase(SecretString::from(passphrase.expose_secret().to_owned()))
+    }
+
+    /// Opens with the identities of an identity file's text.
+    pub fn identity_file(text: &[u8]) -> Result<Self, BundleError> {
+        let file = age::IdentityFile::from_buffer(text).map_err(|_| BundleError::Identity)?;
+        let identities = file.into_identities().map_err(|_| BundleError::Identity)?;
+        if identities.is_empty() {
+            return Err(BundleError::Identity);
+        }
+        Ok(Self::Identities(identities))
+    }
+
+    /// Starts decrypting `input`: checks the age header and unwraps the file key. Errors say
+    /// whether the file is no age file, needs the other kind of key, or the key is wrong.
+    pub fn decrypt<R: Read>(&self, input: R) -> Result<age::stream::StreamReader<R>, BundleError> {
+        let decryptor = age::Decryptor::new(input).map_err(|e| match e {
+            age::DecryptError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => BundleError::Truncated,
+            age::DecryptError::Io(io) => BundleError::Io(io),
+            _ => BundleError::NotAge,
+        })?;
+        let result = match self {
+            Self::Passphrase(passphrase) => {
+                if !decryptor.is_scrypt() {
+                    return Err(BundleError::NeedsIdentity);
+                }
+                let identity = age::scrypt::Identity::new(passphrase.clone());
+                decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity))
+            }
+            Self::Identities(identities) => {
+                if decryptor.is_scrypt() {
+                    return Err(BundleError::NeedsPassphrase);
+                }
+                decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+            }
+        };
+        result.map_err(|e| match e {
+            age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => match self {
+                Self::Passphrase(_) => BundleError::WrongPassphrase,
+                Self::Identities(_) => BundleError::WrongIdentity,
+            },
+            age::DecryptError::KeyDecryptionFailed => match self {
+                Self::Passphrase(_) => BundleError::WrongPassphrase,
+                Self::Identities(_) => BundleError::WrongIdentity,
+            },
+            age::DecryptError::ExcessiveWork { .. } => {
+                BundleError::Malformed("its passphrase work factor is far above this machine's; refused".into())
+            }
+            age::DecryptError::InvalidMac => BundleError::Tampered("its age header".into()),
+            age::DecryptError::Io(io) => BundleError::Io(io),
+            _ => BundleError::NotAge,
+        })
+    }
+}
