@@ -4,9 +4,14 @@
 #![allow(clippy::new_without_default)]
 
 mod architecture;
+mod backup;
+mod bundle;
+mod bundle_interop;
 mod cli;
 mod crash;
 mod golden;
+#[cfg(feature = "gui")]
+mod gui_bundle;
 #[cfg(feature = "gui")]
 mod gui_events;
 #[cfg(feature = "gui")]

@@ -78,11 +78,13 @@ fn read_varint(input: &mut impl Read) -> Result<Option<u64>, BundleError> {
 }
 
 /// What a read error of the decrypted stream means: age reports a failed chunk
-/// authentication as `InvalidData`, and a stream that stops early as `UnexpectedEof`.
+/// authentication as `InvalidData` (a changed byte, or a file cut inside a chunk), and a
+/// stream that stops at a chunk boundary before its last chunk as `UnexpectedEof`.
 pub(super) fn stream_error(e: io::Error) -> BundleError {
     match e.kind() {
         io::ErrorKind::UnexpectedEof => BundleError::Truncated,
-        io::ErrorKind::InvalidData => BundleError::Tampered("the encrypted content".into()),
+        // A cut inside a chunk looks to age like a changed last chunk: say both.
+        io::ErrorKind::InvalidData => BundleError::Damaged,
         _ => BundleError::Io(e),
     }
 }

@@ -33,6 +33,11 @@ pub enum BundleError {
     /// A recipient is malformed.
     #[error("{0}")]
     Recipient(String),
+    /// Authenticated decryption failed inside the encrypted content.
+    #[error(
+        "the encrypted content fails authentication: the file was truncated or altered; copy it again from the original"
+    )]
+    Damaged,
     /// Authenticated decryption failed inside the file: a byte was changed.
     #[error("{0} was altered (its authentication failed); the file is damaged or was tampered with")]
     Tampered(String),
