@@ -169,6 +169,12 @@ fn secret_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretByte
     serde_bytes::ByteBuf::deserialize(deserializer).map(|b| SecretBytes::new(b.into_vec()))
 }
 
+/// A secret's id as errors name it: whole (ids are UUIDs or 56-character nkeys), unless it is
+/// too long or holds control characters (a crafted file), then cut short.
+fn shown(id: &str) -> String {
+    if id.len() <= 80 && !id.chars().any(char::is_control) { id.to_owned() } else { shown(id) }
+}
+
 fn malformed(reason: impl std::fmt::Display) -> AppError {
     AppError::Invalid(format!("the secrets backup is malformed: {reason}; nothing was restored"))
 }
@@ -246,7 +252,7 @@ impl SecretsBackup {
         if let Some(pair) = secrets.windows(2).find(|w| w[0].id >= w[1].id) {
             return Err(malformed(format!(
                 "its secrets are not in ascending order of their ids, or one is there twice (at '{}')",
-                excerpt(&pair[1].id)
+                shown(&pair[1].id)
             )));
         }
         Ok(Self { vault, created_at, secrets })
@@ -453,13 +459,13 @@ impl Vault {
             return Err(AppError::Invalid(format!(
                 "the backup holds a device key ({}); cim-keys never backs one up, so the file was not written by \
                  it; nothing was restored",
-                excerpt(id)
+                shown(id)
             )));
         }
         let Some(half) = PublicHalf::of(kind) else {
             return Err(AppError::Invalid(format!(
                 "secret {} has the kind '{}', which this cim-keys does not know; update cim-keys; nothing was restored",
-                excerpt(id),
+                shown(id),
                 excerpt(kind)
             )));
         };
@@ -468,13 +474,13 @@ impl Vault {
                 .secret
                 .expose_secret()
                 .try_into()
-                .map_err(|_| malformed(format!("secret {} ({kind}) is not {SEED_LEN} bytes long", excerpt(id))))?,
+                .map_err(|_| malformed(format!("secret {} ({kind}) is not {SEED_LEN} bytes long", shown(id))))?,
         );
         let mismatch = |why: &str| {
             AppError::Invalid(format!(
                 "secret {} ({kind}) matches no key of this vault: {why}. Restore a backup into the vault that wrote \
                  it, or into one that imported its export bundle; nothing was restored",
-                excerpt(id)
+                shown(id)
             ))
         };
         match half {
@@ -587,6 +593,26 @@ mod tests {
         assert_eq!(back.secrets[1].secret.expose_secret(), &[2; 32]);
     }
 
+    /// The example of `docs/formats/secrets-backup.md` §6, byte for byte.
+    #[test]
+    fn the_worked_example_of_the_specification() {
+        let backup = SecretsBackup {
+            vault: Uuid::parse_str("0192f0c1-0000-7000-8000-000000000001").unwrap(),
+            created_at: Timestamp::parse("2026-01-02T03:04:05.123456Z").unwrap(),
+            secrets: vec![secret("0192f0c1-0000-7000-8000-00000000000a", SEED_KIND, 1)],
+        };
+        let expected = concat!(
+            "a5617601657661756c74782430313932663063312d303030302d373030302d38",
+            "3030302d30303030303030303030303166666f726d61747063696d2d6b657973",
+            "2d73656372657473677365637265747381a3626964782430313932663063312d",
+            "303030302d373030302d383030302d303030303030303030303061646b696e64",
+            "6c656432353531392d7365656466736563726574582001010101010101010101",
+            "010101010101010101010101010101010101010101016a637265617465645f61",
+            "74781b323032362d30312d30325430333a30343a30352e3132333435365a",
+        );
+        assert_eq!(data_encoding::HEXLOWER.encode(&backup.encode()), expected);
+    }
+
     #[test]
     fn another_format_or_version_is_named() {
         let other = serde_ipld_dagcbor::to_vec(&serde_json::json!({ "format": "something-else", "v": 1 })).unwrap();
@@ -619,7 +645,8 @@ mod tests {
         assert!(error_text(&encode(&value)).contains("RFC 3339"));
         // Two secrets with one id; then out of order.
         let mut backup = sample();
-        backup.secrets[1].id.clone_from(&backup.secrets[0].id);
+        let first = backup.secrets[0].id.clone();
+        backup.secrets[1].id = first;
         assert!(error_text(&backup.encode()).contains("twice"));
         backup.secrets[1].id = "0".into();
         assert!(error_text(&backup.encode()).contains("ascending order"));

@@ -6,6 +6,8 @@
 use std::io::{Read, Write};
 use std::str::FromStr;
 
+// Named apart: an identity file here is text the caller read, not a file we open.
+use age::IdentityFile as IdentityText;
 use age::secrecy::SecretString;
 
 use super::BundleError;
@@ -106,7 +108,7 @@ impl Unseal {
 
     /// Opens with the identities of an identity file's text.
     pub fn identity_file(text: &[u8]) -> Result<Self, BundleError> {
-        let file = age::IdentityFile::from_buffer(text).map_err(|_| BundleError::Identity)?;
+        let file = IdentityText::from_buffer(text).map_err(|_| BundleError::Identity)?;
         let identities = file.into_identities().map_err(|_| BundleError::Identity)?;
         if identities.is_empty() {
             return Err(BundleError::Identity);

@@ -6,8 +6,10 @@
 //! runs the [`Job`] on a blocking thread (`spawn_blocking`) and hands the reply back to the
 //! screen as a message. Screens never touch the vault, the disk or the network themselves.
 //!
-//! Screens (`screen::*`): vault (create or unlock), organization, keys, NATS, PKI and events
-//! (with a graph view). Each has `State`, `Message`, `Action`, `update` and `view`.
+//! Screens (`screen::*`): vault (create or unlock), organization, keys, NATS, PKI, events
+//! (with a graph view) and export / import. Each has `State`, `Message`, `Action`, `update` and
+//! `view`. Export and import report progress while they run: the root runs them as a stream
+//! ([`jobs::bundle::start`]) whose events come back to the screen as messages.
 //!
 //! Safety habits: the vault locks on Ctrl+L and after an idle time without input ([`IDLE_LOCK`]
 //! unless configured: `CIM_KEYS_IDLE_LOCK` in seconds, or `cim-keys gui --idle-lock SECONDS`; the
@@ -33,7 +35,7 @@ pub use secret::SecretText;
 use crate::app::{AppError, ErrorKind, Vault};
 use crate::crypto::keystore::Passphrase;
 use crate::domain::OrgId;
-use screen::{events, keys, nats, organization, pki, vault};
+use screen::{bundle, events, keys, nats, organization, pki, vault};
 
 /// The vault locks after this long without keyboard or mouse input, unless configured.
 pub const IDLE_LOCK: Duration = Duration::from_secs(5 * 60);
@@ -169,10 +171,12 @@ pub enum Section {
     Pki,
     /// The event log and the graph.
     Events,
+    /// Export and import of bundles.
+    Bundle,
 }
 
 impl Section {
-    const ALL: [Section; 5] = [Self::Organization, Self::Keys, Self::Nats, Self::Pki, Self::Events];
+    const ALL: [Section; 6] = [Self::Organization, Self::Keys, Self::Nats, Self::Pki, Self::Events, Self::Bundle];
 
     fn label(self) -> &'static str {
         match self {
@@ -181,6 +185,7 @@ impl Section {
             Self::Nats => "NATS",
             Self::Pki => "PKI",
             Self::Events => "Events",
+            Self::Bundle => "Export / import",
         }
     }
 }
@@ -202,6 +207,8 @@ pub enum Screen {
     Pki(pki::State),
     /// See [`events`].
     Events(events::State),
+    /// See [`bundle`].
+    Bundle(bundle::State),
 }
 
 /// Everything that can happen.
@@ -221,6 +228,8 @@ pub enum Message {
     Pki(pki::Message),
     /// See [`events::Message`].
     Events(events::Message),
+    /// See [`bundle::Message`].
+    Bundle(bundle::Message),
     /// A sidebar entry was chosen.
     Navigate(Section),
     /// Lock now (Ctrl+L or the button).
@@ -445,6 +454,11 @@ impl App {
                     |p, path| Message::Events(events::Message::Picked(p, path)),
                 )
             }
+            Message::Bundle(m) => {
+                let Screen::Bundle(state) = &mut self.screen else { return Task::none() };
+                let action = state.update(m);
+                self.bundle(action)
+            }
             Message::ClearClipboard(copied) => iced::clipboard::read().then(move |current| {
                 if current.as_deref() == Some(copied.as_str()) {
                     iced::clipboard::write(String::new())
@@ -492,7 +506,36 @@ impl App {
         }
     }
 
+    /// Turns the Export / import screen's action into a task.
+    fn bundle(&mut self, action: bundle::Action) -> Task<Message> {
+        let done = |r| Message::Bundle(bundle::Message::Done(r));
+        let picked = |_: std::convert::Infallible, _| unreachable!("the Export / import screen has no save dialog");
+        match action {
+            bundle::Action::None => Task::none(),
+            bundle::Action::Run(job) => self.effect(Effect::Run(job), done, picked),
+            bundle::Action::Copy(text) => self.effect(Effect::<jobs::bundle::Request, _>::Copy(text), done, picked),
+            bundle::Action::Pick(pick) => Task::perform(
+                async move {
+                    let dialog = rfd::AsyncFileDialog::new();
+                    let handle = if pick.folder() { dialog.pick_folder().await } else { dialog.pick_file().await };
+                    handle.map(|h| h.path().to_owned())
+                },
+                move |path| Message::Bundle(bundle::Message::Picked(pick, path)),
+            ),
+            bundle::Action::Start(start) => {
+                let Some(session) = self.session.clone() else { return Task::none() };
+                let id = start.id;
+                Task::run(jobs::bundle::start(session, start), move |event| {
+                    Message::Bundle(bundle::Message::Transfer(id, event))
+                })
+            }
+        }
+    }
+
     fn lock(&mut self) {
+        if let Screen::Bundle(state) = &self.screen {
+            state.leave();
+        }
         self.session = None;
         self.screen = Screen::Vault(vault::State::new(&self.data_dir));
     }
@@ -500,6 +543,9 @@ impl App {
     fn navigate(&mut self, section: Section) -> Task<Message> {
         if self.session.is_none() {
             return Task::none();
+        }
+        if let Screen::Bundle(state) = &self.screen {
+            state.leave();
         }
         self.section = section;
         let org = self.org;
@@ -549,6 +595,11 @@ impl App {
                     |p, path| Message::Events(events::Message::Picked(p, path)),
                 )
             }
+            Section::Bundle => {
+                let (state, action) = bundle::State::new();
+                self.screen = Screen::Bundle(state);
+                self.bundle(action)
+            }
         }
     }
 
@@ -562,6 +613,7 @@ impl App {
             Screen::Nats(state) => state.view().map(Message::Nats),
             Screen::Pki(state) => state.view().map(Message::Pki),
             Screen::Events(state) => state.view().map(Message::Events),
+            Screen::Bundle(state) => state.view().map(Message::Bundle),
         };
         row![self.sidebar(), container(content).padding(theme::PAD).width(Length::Fill).height(Length::Fill)].into()
     }

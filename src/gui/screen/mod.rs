@@ -3,6 +3,7 @@
 //! carries a job (see `gui::jobs`) that the root runs off the UI thread, and whose reply comes
 //! back as the screen's `Message::Done`.
 
+pub mod bundle;
 pub mod events;
 pub mod keys;
 pub mod nats;
