@@ -82,6 +82,10 @@ fn the_readme_walk_through_runs() {
         "JetStream enabled: memory 64 MiB, storage 1 GiB",
         "exit 2",
         "exit 1",
+        "encrypted to passphrase",
+        "nats-server.conf",
+        "imported 25 domain events (65 graph events, 13 artifacts)",
+        "same history",
     ] {
         assert!(stdout.contains(expected), "the walk-through did not print {expected:?}:\n{stdout}\n{stderr}");
     }

@@ -147,7 +147,7 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
     if let Cmd::Init = cmd {
         let passphrase = passphrase::read(&passphrase::Source::current(cli), true, out)?;
         let vault = Vault::init(&dir, &passphrase)?;
-        out.init(&vault);
+        out.init(&vault, vault.device_fingerprint()?.as_deref());
         return Ok(EXIT_OK);
     }
     #[cfg(feature = "sync")]

@@ -66,20 +66,22 @@ impl Printer {
         let _ = writeln!(std::io::stderr(), "error: {one_line}");
     }
 
-    pub fn init(&self, vault: &Vault) {
+    pub fn init(&self, vault: &Vault, device_key: Option<&str>) {
         let identity = vault.identity();
         if self.json {
             self.json(&json!({
                 "data_dir": vault.data_dir(),
                 "vault_id": identity.vault_id,
                 "device_id": identity.device_id.to_string(),
+                "device_key": device_key,
             }));
         } else {
             emit(&format!(
-                "created vault {} in {}\ndevice {}\n",
+                "created vault {} in {}\ndevice {}\ndevice key {}\n",
                 identity.vault_id,
                 vault.data_dir().display(),
-                identity.device_id
+                identity.device_id,
+                device_key.unwrap_or("none")
             ));
         }
     }

@@ -1,0 +1,15 @@
+//! The bundle reader on a bundle's decrypted content (a CAR archive): `BundleReader::from_plain`
+//! then `next_entry` until the end or an error. Whatever the bytes, it must return an error or
+//! entries — never panic, allocate without bound or hang. Seeds: real plaintext bundles
+//! (`fuzz/make-corpus.sh`); their signed manifests let the fuzzer reach the entries.
+
+#![no_main]
+
+use cim_keys::bundle::BundleReader;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(mut reader) = BundleReader::from_plain(data) {
+        while let Ok(Some(_)) = reader.next_entry() {}
+    }
+});
