@@ -387,7 +387,7 @@ fn gui_bundle_a_long_export_reports_progress_and_export_and_import_can_be_cancel
     let mut screen = Screen::new(vault_with(&tmp.path().join("first"), 1499));
     let card = tmp.path().join("sdcard");
 
-    // Cancel before the first checkpoint (the application looks at the flag every thousand
+    // Cancel before the first checkpoint (the application looks at the flag every 250
     // events): the export stops there and writes nothing.
     screen.export(&card, BUNDLE_PASSPHRASE);
     screen.click("Cancel");
@@ -402,11 +402,11 @@ fn gui_bundle_a_long_export_reports_progress_and_export_and_import_can_be_cancel
     screen.finish();
     screen.assert_shows("Bundle written");
     let writing = screen.progress.iter().position(|p| p.phase == "writing").expect("a writing report");
-    assert_eq!(screen.progress[writing], BundleProgress { phase: "writing", done: 1000, total: 1500 });
+    assert_eq!(screen.progress[writing], BundleProgress { phase: "writing", done: 250, total: 1500 });
     assert!(screen.shown[writing].iter().any(|t| t == "Writing the bundle"), "{:?}", screen.shown[writing]);
-    assert!(screen.shown[writing].iter().any(|t| t == "1000 of 1500 events"), "{:?}", screen.shown[writing]);
+    assert!(screen.shown[writing].iter().any(|t| t == "250 of 1500 events"), "{:?}", screen.shown[writing]);
     let verifying: Vec<u64> = screen.progress.iter().filter(|p| p.phase == "verifying").map(|p| p.done).collect();
-    assert_eq!(verifying, vec![0, 1000]);
+    assert_eq!(verifying, vec![0, 250, 500, 750, 1000, 1250, 1500]);
     let Some(Outcome::Exported(report)) = screen.state.outcome() else { panic!("no export summary") };
     let file = report.file.clone().unwrap();
 

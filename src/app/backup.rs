@@ -297,8 +297,9 @@ pub struct RestoreReport {
     pub kinds: BTreeMap<String, usize>,
 }
 
-/// Refuses an existing path: a backup never replaces a file.
-fn refuse_existing(out: &Path) -> Result<(), AppError> {
+/// Refuses an existing path: a backup never replaces a file. ([`Vault::backup_secrets`] checks
+/// too; the CLI calls this first, before asking for any passphrase.)
+pub fn refuse_existing(out: &Path) -> Result<(), AppError> {
     if std::fs::symlink_metadata(out).is_ok() {
         return Err(AppError::Invalid(format!(
             "{} already exists; a backup never replaces a file: choose another name or move it away first",

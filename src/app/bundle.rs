@@ -46,6 +46,8 @@ use crate::store::{EventRows, ExportRecord, HistoryRange, ImportRecord, StoreErr
 
 /// File name extension of bundles.
 pub const BUNDLE_EXTENSION: &str = "age";
+/// Domain events between two progress reports and cancel checks of export.
+const CHECK_EVERY: u64 = 250;
 /// Entries sent between the reading and the applying thread at a time.
 const BATCH: usize = 256;
 
@@ -355,47 +357,34 @@ impl Vault {
             return Err(fault(e));
         }
 
-        // Read back from the card.
-        let (read_sha, read_bytes) = hash_file(&file).map_err(fault)?;
-        if read_sha != sha256 || read_bytes != bytes {
-            return Err(AppError::Invalid(format!(
-                "{} does not read back as written (the card may be failing); the export is not valid",
-                file.display()
-            )));
-        }
-        if let Seal::Passphrase { passphrase, .. } = seal {
-            progress(BundleProgress { phase: "verifying", done: 0, total });
-            let unseal = Unseal::Passphrase(passphrase.clone());
-            let mut reader = BundleReader::open(io::BufReader::new(File::open(&file).map_err(fault)?), &unseal)?;
-            if reader.manifest() != &manifest || reader.manifest_cid() != manifest_cid {
-                return Err(AppError::Invalid("the bundle read back holds another manifest".into()));
-            }
-            let mut done = 0;
-            while reader.next_entry()?.is_some() {
-                done += 1;
-                if done % 1000 == 0 {
-                    if cancel.load(Ordering::Relaxed) {
-                        return Err(cancelled());
-                    }
-                    progress(BundleProgress { phase: "verifying", done, total });
-                }
-            }
-        }
-
-        let record = ExportRecord {
-            created_at: created,
-            file: file.display().to_string(),
-            manifest: manifest_cid,
-            head: range.head,
-            graph: range.graph,
-            domain: range.domain,
-            artifacts,
-            encrypted_to: encrypted_to.join(","),
-            sha256: sha256.clone(),
-        };
-        self.store.record_export(&record)?;
+        // Read back from the card, then write the public artifacts and record the export; if
+        // any of it fails (or is cancelled), the bundle goes: no export half-reported.
         let public_dir = out_dir.join(format!("{base_name}.public"));
-        let public_files = self.write_public_artifacts(&public_dir, &manifest, manifest_cid, &file, &sha256)?;
+        let finished = read_back(&file, seal, &manifest, manifest_cid, (&sha256, bytes), total, progress, cancel)
+            .and_then(|()| self.write_public_artifacts(&public_dir, &manifest, manifest_cid, &file, &sha256))
+            .and_then(|public_files| {
+                self.store.record_export(&ExportRecord {
+                    created_at: created,
+                    file: file.display().to_string(),
+                    manifest: manifest_cid,
+                    head: range.head,
+                    graph: range.graph,
+                    domain: range.domain,
+                    artifacts,
+                    encrypted_to: encrypted_to.join(","),
+                    sha256: sha256.clone(),
+                })?;
+                Ok(public_files)
+            });
+        let public_files = match finished {
+            Ok(files) => files,
+            Err(e) => {
+                let _ = fs::remove_file(&file);
+                let _ = fs::remove_dir_all(&public_dir);
+                let _ = sync_dir(out_dir);
+                return Err(e);
+            }
+        };
         progress(BundleProgress { phase: "done", done: total, total });
         Ok(ExportReport {
             written: true,
@@ -664,6 +653,51 @@ impl Vault {
     }
 }
 
+/// Reads a bundle just written back from the card: its SHA-256 and size must be what was
+/// written; a bundle encrypted to a passphrase is decrypted and checked in full (one encrypted
+/// to recipients had its plaintext checked while it was written).
+#[allow(clippy::too_many_arguments)]
+fn read_back(
+    file: &Path,
+    seal: &Seal,
+    manifest: &Manifest,
+    manifest_cid: Cid,
+    (sha256, bytes): (&str, u64),
+    total: u64,
+    progress: &mut dyn FnMut(BundleProgress),
+    cancel: &AtomicBool,
+) -> Result<(), AppError> {
+    let fault = |e: io::Error| AppError::Invalid(format!("cannot read back {}: {e}", file.display()));
+    let (read_sha, read_bytes) = hash_file(file).map_err(fault)?;
+    if read_sha != sha256 || read_bytes != bytes {
+        return Err(AppError::Invalid(format!(
+            "{} does not read back as written (the card may be failing); nothing was exported",
+            file.display()
+        )));
+    }
+    let Seal::Passphrase { passphrase, .. } = seal else { return Ok(()) };
+    progress(BundleProgress { phase: "verifying", done: 0, total });
+    let unseal = Unseal::Passphrase(passphrase.clone());
+    let mut reader = BundleReader::open(io::BufReader::new(File::open(file).map_err(fault)?), &unseal)?;
+    if reader.manifest() != manifest || reader.manifest_cid() != manifest_cid {
+        return Err(AppError::Invalid("the bundle read back holds another manifest; nothing was exported".into()));
+    }
+    let mut done = 0u64;
+    while reader.next_entry()?.is_some() {
+        done += 1;
+        if done.is_multiple_of(CHECK_EVERY) {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(cancelled());
+            }
+            progress(BundleProgress { phase: "verifying", done, total });
+        }
+    }
+    Ok(())
+}
+
+/// Where the export's blocks go: a bundle writer's `block`.
+type BlockSink<'a> = dyn FnMut(&Cid, &[u8]) -> Result<(), BundleError> + 'a;
+
 /// Writes the bundle into `tmp` (created new, synced); returns the manifest's CID, the file's
 /// SHA-256 and its size.
 #[allow(clippy::too_many_arguments)]
@@ -684,7 +718,7 @@ fn write_bundle(
     options.write(true).create_new(true);
     let out = Hashing { inner: options.open(tmp).map_err(fault)?, hash: Sha256::new(), bytes: 0 };
     let mut done = 0u64;
-    let mut write_blocks = |writer: &mut dyn FnMut(&Cid, &[u8]) -> Result<(), BundleError>| -> Result<(), AppError> {
+    let mut write_blocks = |writer: &mut BlockSink<'_>| -> Result<(), AppError> {
         snapshot.each_event(range, |event| -> Result<(), AppError> {
             writer(&event.cid, &event.bytes)?;
             for cid in plan.get(&event.seq).into_iter().flatten() {
@@ -697,7 +731,7 @@ fn write_bundle(
                 writer(cid, bytes)?;
             }
             done += 1;
-            if done % 1000 == 0 {
+            if done.is_multiple_of(CHECK_EVERY) {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(cancelled());
                 }

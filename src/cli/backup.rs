@@ -29,12 +29,7 @@ pub(super) fn backup(
     backup_passphrase_file: Option<&Path>,
 ) -> Result<(), AppError> {
     let recipients = (!recipients.is_empty()).then(|| Seal::recipients(recipients)).transpose()?;
-    if std::fs::symlink_metadata(file).is_ok() {
-        return Err(AppError::Invalid(format!(
-            "{} already exists; a backup never replaces a file: choose another name or move it away first",
-            file.display()
-        )));
-    }
+    crate::app::backup::refuse_existing(file)?;
     let vault_passphrase = passphrase::read(&Source::current(cli), false, out)?;
     let seal = match recipients {
         Some(seal) => seal,
