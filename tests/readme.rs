@@ -86,6 +86,8 @@ fn the_readme_walk_through_runs() {
         "nats-server.conf",
         "imported 25 domain events (65 graph events, 13 artifacts)",
         "same history",
+        "restored 21 of 21 secrets",
+        "same creds, same seed",
     ] {
         assert!(stdout.contains(expected), "the walk-through did not print {expected:?}:\n{stdout}\n{stderr}");
     }

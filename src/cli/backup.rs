@@ -6,11 +6,7 @@
 //! `--recipient` / `--identity`, an age X25519 key pair. Cheap checks (a malformed recipient,
 //! an existing output file, an unreadable identity file) come before any passphrase is asked.
 
-use std::io::Write;
 use std::path::Path;
-
-use serde::Serialize;
-use zeroize::Zeroizing;
 
 use super::args::Cli;
 use super::output::Printer;
@@ -45,7 +41,7 @@ pub(super) fn backup(
         }
     };
     let report = vault.backup_secrets(&vault_passphrase, &seal, file)?;
-    print(cli, out, &report, &backup_text(&report));
+    out.report(&report, &backup_text(&report));
     Ok(())
 }
 
@@ -58,23 +54,14 @@ pub(super) fn restore(
     identity: Option<&Path>,
     backup_passphrase_file: Option<&Path>,
 ) -> Result<(), AppError> {
-    let unseal = match identity {
-        Some(path) => {
-            let text =
-                Zeroizing::new(std::fs::read(path).map_err(|e| {
-                    AppError::Invalid(format!("cannot read the identity file {}: {e}", path.display()))
-                })?);
-            Some(Unseal::identity_file(&text)?)
-        }
-        None => None,
-    };
+    let unseal = identity.map(super::bundle::identity_file).transpose()?;
     let vault_passphrase = passphrase::read(&Source::current(cli), false, out)?;
     let unseal = match unseal {
         Some(unseal) => unseal,
         None => Unseal::passphrase(&passphrase::read(&Source::backup(backup_passphrase_file), false, out)?),
     };
     let report = vault.restore_secrets(file, &unseal, &vault_passphrase)?;
-    print(cli, out, &report, &restore_text(&report));
+    out.report(&report, &restore_text(&report));
     Ok(())
 }
 
@@ -108,21 +95,4 @@ fn restore_text(report: &RestoreReport) -> String {
         report.already_present,
         kinds_text(&report.kinds)
     )
-}
-
-/// The report as one JSON document with `--json`, else one line of text.
-fn print(cli: &Cli, out: &Printer, report: &impl Serialize, text: &str) {
-    if !cli.json {
-        out.line(text);
-        return;
-    }
-    match serde_json::to_string_pretty(report) {
-        Ok(json) => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe is not worth a panic.
-            let _ = writeln!(stdout, "{json}");
-            let _ = stdout.flush();
-        }
-        Err(e) => out.error(&format!("could not format the output as JSON: {e}")),
-    }
 }

@@ -101,18 +101,21 @@ pub(super) fn import(
         return Err(AppError::Invalid(format!("{} is not a bundle file (no such file)", file.display())));
     }
     let unseal = match identity {
-        Some(path) => {
-            let text =
-                Zeroizing::new(std::fs::read(path).map_err(|e| {
-                    AppError::Invalid(format!("cannot read the identity file {}: {e}", path.display()))
-                })?);
-            Unseal::identity_file(&text)?
-        }
+        Some(path) => identity_file(path)?,
         None => Unseal::passphrase(&passphrase::read(&Source::bundle(bundle_passphrase_file), false, out)?),
     };
     let report = vault.import_bundle(file, &unseal, expect_signer, &mut |p| show(out, p), &AtomicBool::new(false))?;
     out.report(&report, &import_text(&report));
     Ok(())
+}
+
+/// Reads an age identity file (`--identity`); its text is wiped from memory afterwards.
+pub(super) fn identity_file(path: &Path) -> Result<Unseal, AppError> {
+    let text = Zeroizing::new(
+        std::fs::read(path)
+            .map_err(|e| AppError::Invalid(format!("cannot read the identity file {}: {e}", path.display())))?,
+    );
+    Ok(Unseal::identity_file(&text)?)
 }
 
 fn import_text(r: &ImportReport) -> String {
