@@ -46,6 +46,33 @@ use crate::store::{EventRows, ExportRecord, HistoryRange, ImportRecord, StoreErr
 
 /// File name extension of bundles.
 pub const BUNDLE_EXTENSION: &str = "age";
+/// An entry of a bundle made ready for the transaction on the reading thread: its rows built
+/// there, so that the applying thread only inserts them.
+struct Prepared {
+    envelope: crate::domain::EventEnvelope,
+    rows: EventRows,
+    artifacts: Vec<crate::bundle::Artifact>,
+    graph: u64,
+    last_graph_seq: u64,
+    last_cid: Option<Cid>,
+}
+
+impl From<Entry> for Prepared {
+    fn from(entry: Entry) -> Self {
+        let last_cid = entry.blocks.last().map(|b| b.cid);
+        let graph = entry.blocks.len() as u64;
+        let rows = EventRows::new(&entry.envelope, entry.lifted, entry.prev, entry.blocks);
+        Self {
+            envelope: entry.envelope,
+            rows,
+            artifacts: entry.artifacts,
+            graph,
+            last_graph_seq: entry.last_graph_seq,
+            last_cid,
+        }
+    }
+}
+
 /// Domain events between two progress reports and cancel checks of export.
 const CHECK_EVERY: u64 = 250;
 /// Entries sent between the reading and the applying thread at a time.
@@ -553,14 +580,14 @@ impl Vault {
         let vault_head = tx.head();
 
         // Read and check on a second thread; apply here.
-        let (to_applier, from_reader) = mpsc::sync_channel::<Result<Vec<Entry>, BundleError>>(4);
+        let (to_applier, from_reader) = mpsc::sync_channel::<Result<Vec<Prepared>, BundleError>>(4);
         let applied = std::thread::scope(|scope| -> Result<(u64, u64, u64), AppError> {
             let reading = scope.spawn(move || {
                 let mut batch = Vec::with_capacity(BATCH);
                 loop {
                     match reader.next_entry() {
                         Ok(Some(entry)) => {
-                            batch.push(entry);
+                            batch.push(Prepared::from(entry));
                             if batch.len() == BATCH && to_applier.send(Ok(std::mem::take(&mut batch))).is_err() {
                                 return;
                             }
@@ -590,7 +617,7 @@ impl Vault {
                     if entry.last_graph_seq <= have {
                         // Already in this vault: it must be the same event.
                         if entry.last_graph_seq == have {
-                            matched = entry.blocks.last().map(|b| b.cid) == vault_head;
+                            matched = entry.last_cid == vault_head;
                             if !matched {
                                 return Err(AppError::Invalid(format!(
                                     "this vault's history differs from the bundle's at graph event #{have}"
@@ -613,9 +640,8 @@ impl Vault {
                         tx.put_artifact(&artifact.cid, media, &artifact.bytes)?;
                     }
                     tx.apply(&entry.envelope)?;
-                    added.1 += entry.blocks.len() as u64;
-                    let rows = EventRows::new(&entry.envelope, entry.lifted, entry.prev, entry.blocks);
-                    tx.append(&rows)?;
+                    tx.append(&entry.rows)?;
+                    added.1 += entry.graph;
                     added.0 += 1;
                 }
                 if cancel.load(Ordering::Relaxed) {
@@ -682,17 +708,14 @@ fn read_back(
     if reader.manifest() != manifest || reader.manifest_cid() != manifest_cid {
         return Err(AppError::Invalid("the bundle read back holds another manifest; nothing was exported".into()));
     }
-    let mut done = 0u64;
-    while reader.next_entry()?.is_some() {
-        done += 1;
+    let checked = reader.check_links(&mut |done| {
         if done.is_multiple_of(CHECK_EVERY) {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(cancelled());
-            }
             progress(BundleProgress { phase: "verifying", done, total });
+            return !cancel.load(Ordering::Relaxed);
         }
-    }
-    Ok(())
+        true
+    })?;
+    checked.map(|_| ()).ok_or_else(cancelled)
 }
 
 /// Where the export's blocks go: a bundle writer's `block`.
@@ -750,7 +773,7 @@ fn write_bundle(
         std::thread::scope(|scope| {
             let checking = scope.spawn(move || -> Result<(Manifest, Cid, u64), BundleError> {
                 let mut reader = BundleReader::from_plain(pipe_in)?;
-                let n = reader.check_all()?;
+                let n = reader.check_links(&mut |_| true)?.unwrap_or_default();
                 Ok((reader.manifest().clone(), reader.manifest_cid(), n))
             });
             let written = (|| {

@@ -83,6 +83,13 @@ pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, BundleError
     })
 }
 
+/// The largest scrypt work factor (log2 of N) a passphrase-encrypted file may demand: 2^22
+/// takes 4 GiB of memory and a few seconds, and is the bound the `age` tool applies. Without
+/// it age accepts its calibrated factor + 4 (16 times the memory and time of a one-second
+/// unlock: 8 GiB and half a minute on a 2-core machine), which a crafted header could demand
+/// of every import; a file over the bound is refused before any scrypt work.
+pub const MAX_SCRYPT_LOG_N: u8 = 22;
+
 /// What opens an encrypted stream.
 pub enum Unseal {
     /// A passphrase (for files encrypted to one).
@@ -129,7 +136,8 @@ impl Unseal {
                 if !decryptor.is_scrypt() {
                     return Err(BundleError::NeedsIdentity);
                 }
-                let identity = age::scrypt::Identity::new(passphrase.clone());
+                let mut identity = age::scrypt::Identity::new(passphrase.clone());
+                identity.set_max_work_factor(MAX_SCRYPT_LOG_N);
                 decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity))
             }
             Self::Identities(identities) => {
@@ -148,12 +156,73 @@ impl Unseal {
                 Self::Passphrase(_) => BundleError::WrongPassphrase,
                 Self::Identities(_) => BundleError::WrongIdentity,
             },
-            age::DecryptError::ExcessiveWork { .. } => {
-                BundleError::Malformed("its passphrase work factor is far above this machine's; refused".into())
-            }
+            age::DecryptError::ExcessiveWork { required, .. } => BundleError::Malformed(format!(
+                "its passphrase demands scrypt work factor 2^{required}, above the 2^{MAX_SCRYPT_LOG_N} (4 GiB of memory) \
+                 cim-keys accepts; refused"
+            )),
             age::DecryptError::InvalidMac => BundleError::Tampered("its age header".into()),
             age::DecryptError::Io(io) => BundleError::Io(io),
             _ => BundleError::NotAge,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passphrase() -> Passphrase {
+        Passphrase::new("a passphrase for a test".into()).unwrap()
+    }
+
+    /// A file encrypted to [`passphrase`] with work factor 2^1, then its scrypt stanza's work
+    /// factor replaced by `log_n` (the header MAC no longer matches, but the work factor is
+    /// read first).
+    fn demanding(log_n: &str) -> Vec<u8> {
+        let mut seal = Seal::passphrase(&passphrase());
+        if let Seal::Passphrase { log_n, .. } = &mut seal {
+            *log_n = Some(1);
+        }
+        let mut writer = seal.encrypt(Vec::new()).unwrap();
+        writer.write_all(b"content").unwrap();
+        let file = writer.finish().unwrap();
+        let text = String::from_utf8_lossy(&file);
+        let line = text.lines().nth(1).unwrap();
+        assert!(line.starts_with("-> scrypt ") && line.ends_with(" 1"), "{line}");
+        let changed = format!("{} {log_n}", line.strip_suffix(" 1").unwrap());
+        let at = file.windows(line.len()).position(|w| w == line.as_bytes()).unwrap();
+        [&file[..at], changed.as_bytes(), &file[at + line.len()..]].concat()
+    }
+
+    #[test]
+    fn a_work_factor_above_the_bound_is_refused_before_any_work() {
+        let unseal = Unseal::passphrase(&passphrase());
+        for log_n in [MAX_SCRYPT_LOG_N + 1, 30, 63] {
+            let started = std::time::Instant::now();
+            let file = demanding(&log_n.to_string());
+            let message = unseal.decrypt(file.as_slice()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains(&format!("2^{log_n}")), "2^{log_n}: {message}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "2^{log_n} took {:?}", started.elapsed());
+        }
+    }
+
+    #[test]
+    fn a_small_work_factor_opens() {
+        let mut seal = Seal::passphrase(&passphrase());
+        if let Seal::Passphrase { log_n, .. } = &mut seal {
+            *log_n = Some(2);
+        }
+        let mut writer = seal.encrypt(Vec::new()).unwrap();
+        writer.write_all(b"content").unwrap();
+        let file = writer.finish().unwrap();
+        let mut plain = Vec::new();
+        Unseal::passphrase(&passphrase()).decrypt(file.as_slice()).unwrap().read_to_end(&mut plain).unwrap();
+        assert_eq!(plain, b"content");
+        // Another work factor derives another key, which does not unwrap the file key.
+        let file = demanding("3");
+        assert!(matches!(
+            Unseal::passphrase(&passphrase()).decrypt(file.as_slice()),
+            Err(BundleError::WrongPassphrase)
+        ));
     }
 }
