@@ -137,7 +137,7 @@ fn a_vault_from_before_keystores_is_migrated_and_gets_one_from_passwd() {
     // Turn it back into a schema-1 vault, as the first release wrote it.
     vault
         .sql()
-        .execute_batch("DROP TABLE nats_signing_keys; DROP TABLE nats_users; DROP TABLE nats_accounts; DROP TABLE nats_operators; DROP TABLE keystore; DROP TABLE secrets; DROP TABLE keys; DROP TABLE certificates; DROP TABLE cas; DROP TABLE artifacts; PRAGMA user_version = 1;")
+        .execute_batch("DROP TABLE nats_signing_keys; DROP TABLE nats_users; DROP TABLE nats_accounts; DROP TABLE nats_operators; DROP TABLE keystore; DROP TABLE secrets; DROP TABLE keys; DROP TABLE certificates; DROP TABLE cas; DROP TABLE artifacts; DROP TABLE exports; DROP TABLE imports; ALTER TABLE vault DROP COLUMN device_key; PRAGMA user_version = 1;")
         .unwrap();
     let head = vault.counts();
     assert!(vault.run(&["status"]).ok().contains("keystore       none (create one with `cim-keys passwd`)"));

@@ -644,7 +644,9 @@ fn no_seed_and_no_passphrase_outside_the_sealed_rows() {
     let identity_key = cli.run(&["key", "list", "--json"]).json()["keys"][0]["id"].as_str().unwrap().to_owned();
     let others: BTreeSet<String> = sealed.difference(&current).cloned().collect();
     assert!(others.contains(&identity_key), "{others:?}");
-    let allowed: BTreeSet<String> = [identity_key, first_operator_key, first_member_key].into();
+    // And the vault's device key, sealed under the device id (it signs export manifests).
+    let device = cli.run(&["status", "--json"]).json()["status"]["device_id"].as_str().unwrap().to_owned();
+    let allowed: BTreeSet<String> = [identity_key, first_operator_key, first_member_key, device].into();
     assert!(others.is_subset(&allowed), "unexpected secrets: {others:?}");
 
     let mut needles = Needles::default();
@@ -670,7 +672,7 @@ fn no_seed_and_no_passphrase_outside_the_sealed_rows() {
             needles.add(id, "nkey seed", text.clone().into_bytes());
             seed_texts.insert(id.clone(), text);
         } else {
-            assert_eq!(kind, cim_keys::app::SEED_KIND);
+            assert!([cim_keys::app::SEED_KIND, cim_keys::app::DEVICE_SEED_KIND].contains(&kind.as_str()), "{kind}");
         }
     }
     assert_eq!(needles.all.len(), 1 + 6 * ids.len() + seed_texts.len());

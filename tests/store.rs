@@ -1073,7 +1073,7 @@ fn a_vault_from_before_nats_is_migrated_and_takes_a_nats_history() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
         "DROP TABLE nats_signing_keys; DROP TABLE nats_users; DROP TABLE nats_accounts; DROP TABLE nats_operators; \
-         PRAGMA user_version = 2;",
+         DROP TABLE exports; DROP TABLE imports; ALTER TABLE vault DROP COLUMN device_key; PRAGMA user_version = 2;",
     )
     .unwrap();
     drop(conn);

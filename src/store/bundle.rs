@@ -243,7 +243,9 @@ impl Store {
             return Err(StoreError::Corrupt("the vault already has a device key".into()));
         }
         tx.execute(
-            "INSERT INTO secrets (id, kind, nonce, ciphertext, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            // Replacing: a seed left under the device id without its public half (a file rolled
+            // back to an older schema) is an orphan.
+            "INSERT OR REPLACE INTO secrets (id, kind, nonce, ciphertext, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             (&device, kind, sealed.nonce.as_slice(), &sealed.ciphertext, at.to_string()),
         )?;
         tx.commit()?;
