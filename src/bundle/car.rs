@@ -176,9 +176,15 @@ impl<R: Read> CarReader<R> {
                 supported: 1,
             });
         }
-        let header: Header = serde_ipld_dagcbor::from_slice(&header)
+        let parsed: Header = serde_ipld_dagcbor::from_slice(&header)
             .map_err(|e| BundleError::Malformed(format!("its CAR header is malformed: {e}")))?;
-        Ok(Self { input, roots: header.roots, blocks: 0 })
+        // One encoding per header: the decoder alone lets a CID link carry trailing bytes
+        // (the `cid` crate reads a CID from the front of a byte string) and would take other
+        // non-canonical forms; the header must be exactly what the writer writes for it.
+        if serde_ipld_dagcbor::to_vec(&parsed).ok().as_deref() != Some(header.as_slice()) {
+            return Err(BundleError::Malformed("its CAR header is not in canonical DAG-CBOR form".into()));
+        }
+        Ok(Self { input, roots: parsed.roots, blocks: 0 })
     }
 
     /// The roots the header names.
@@ -300,5 +306,43 @@ mod tests {
         assert!(matches!(check_block(&identity, data), Err(BundleError::Malformed(_))));
         let huge = [0xffu8, 0xff, 0xff, 0xff, 0x0f];
         assert!(CarReader::new(huge.as_slice()).is_err());
+    }
+
+    /// Found by the `car_reader` fuzz target (docs/fuzzing.md): a header whose root link
+    /// holds a CID followed by other bytes was read as that CID, so two archives with
+    /// different bytes read the same.
+    #[test]
+    fn a_header_is_read_only_in_its_canonical_form() {
+        let root = cid_of(DAG_CBOR, b"root");
+        let canonical = archive(&[], &root);
+        assert_eq!(CarReader::new(canonical.as_slice()).unwrap().roots(), &[root]);
+        let header = |link: &[u8]| {
+            let mut h = vec![0xa2, 0x65];
+            h.extend_from_slice(b"roots");
+            h.extend_from_slice(&[0x81, 0xd8, 0x2a, 0x58, link.len() as u8 + 1, 0x00]);
+            h.extend_from_slice(link);
+            h.push(0x67);
+            h.extend_from_slice(b"version");
+            h.push(0x01);
+            let mut car = vec![h.len() as u8];
+            car.extend(h);
+            car
+        };
+        assert_eq!(header(&root.to_bytes()), canonical, "the hand-made header is the writer's");
+        let mut trailing = root.to_bytes();
+        trailing.extend_from_slice(b"xyz");
+        let bytes = header(&trailing);
+        let result = CarReader::new(bytes.as_slice());
+        assert!(matches!(result, Err(BundleError::Malformed(ref m)) if m.contains("canonical")), "{result:?}");
+        // Keys out of canonical order (version before roots).
+        let mut reordered = vec![0xa2, 0x67];
+        reordered.extend_from_slice(b"version");
+        reordered.extend_from_slice(&[0x01, 0x65]);
+        reordered.extend_from_slice(b"roots");
+        reordered.extend_from_slice(&[0x81, 0xd8, 0x2a, 0x58, 37, 0x00]);
+        reordered.extend_from_slice(&root.to_bytes());
+        let mut car = vec![reordered.len() as u8];
+        car.extend(reordered);
+        assert!(CarReader::new(car.as_slice()).is_err(), "a header with its keys out of order");
     }
 }
