@@ -167,8 +167,11 @@ impl<R: Read> CarReader<R> {
         })?;
         let mut header = vec![0u8; len];
         read_exact(&mut input, &mut header)?;
-        let version: VersionOnly = serde_ipld_dagcbor::from_slice(&header)
-            .map_err(|e| BundleError::Malformed(format!("its CAR header is not DAG-CBOR with a version: {e}")))?;
+        let version: VersionOnly = serde_ipld_dagcbor::from_slice(&header).map_err(|_| {
+            BundleError::Malformed(
+                "its content does not start with a CAR header (a DAG-CBOR map with a version)".into(),
+            )
+        })?;
         if version.version != 1 {
             return Err(BundleError::UnsupportedVersion {
                 what: "its CAR archive",
@@ -177,7 +180,7 @@ impl<R: Read> CarReader<R> {
             });
         }
         let parsed: Header = serde_ipld_dagcbor::from_slice(&header)
-            .map_err(|e| BundleError::Malformed(format!("its CAR header is malformed: {e}")))?;
+            .map_err(|_| BundleError::Malformed("its CAR header is not `{roots, version}` with CID roots".into()))?;
         // One encoding per header: the decoder alone lets a CID link carry trailing bytes
         // (the `cid` crate reads a CID from the front of a byte string) and would take other
         // non-canonical forms; the header must be exactly what the writer writes for it.

@@ -85,9 +85,10 @@ pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, BundleError
 
 /// The largest scrypt work factor (log2 of N) a passphrase-encrypted file may demand: 2^22
 /// takes 4 GiB of memory and a few seconds, and is the bound the `age` tool applies. Without
-/// it age accepts its calibrated factor + 4 (16 times the memory and time of a one-second
-/// unlock: 8 GiB and half a minute on a 2-core machine), which a crafted header could demand
-/// of every import; a file over the bound is refused before any scrypt work.
+/// it the age crate accepts its calibrated factor + 4: 16 times the memory and time of a
+/// one-second unlock (about 8 GiB and half a minute on a 2-core machine), which a crafted
+/// header could demand of every import. A file over the bound is refused before any scrypt
+/// work (docs/fuzzing.md).
 pub const MAX_SCRYPT_LOG_N: u8 = 22;
 
 /// What opens an encrypted stream.

@@ -390,9 +390,11 @@ mod tests {
     use super::*;
     use crate::domain::fixtures::large_history;
 
+    type Blocks = Vec<(Cid, Vec<u8>)>;
+
     /// A bundle of the first `people` people's history, encrypted to a fresh X25519 identity,
     /// as its blocks (manifest first) and the identity.
-    fn blocks(people: usize) -> (Manifest, Vec<(Cid, Vec<u8>)>, SigningKey) {
+    fn blocks(people: usize) -> (Manifest, Blocks, SigningKey) {
         let key = SigningKey::from_bytes(&[9u8; 32]);
         let mut chain = Chain::new(None);
         let mut out = Vec::new();
@@ -471,7 +473,7 @@ mod tests {
     fn every_kind_of_damage_fails_both_checks() {
         let (manifest, blocks, key) = blocks(6);
         let n = blocks.len();
-        let mut cases: Vec<(&str, Vec<(Cid, Vec<u8>)>)> = Vec::new();
+        let mut cases: Vec<(&str, Blocks)> = Vec::new();
         let mut flipped = blocks.clone();
         flipped[n / 2].1[10] ^= 1;
         cases.push(("a flipped byte", flipped));
