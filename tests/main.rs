@@ -32,4 +32,6 @@ mod pki;
 mod readme;
 mod store;
 mod support;
+#[cfg(feature = "sync")]
+mod sync_provision;
 mod x509;

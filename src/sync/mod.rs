@@ -1,9 +1,18 @@
 //! Talking to NATS on the secure network (feature `sync`).
 //!
-//! Today: [`check_connection`], which connects with a creds file the vault generated and
-//! proves the credentials work end to end — the server accepts the user, a message published
-//! to a fresh inbox subject comes back through a subscription, and the account's JetStream
-//! limits are read. The bulk upload of the history comes with the sync issue.
+//! * [`config`]: [`SyncConfig`], where and how to connect (JSON, validated, no IO);
+//! * [`connect()`]: the connection it describes (creds, TLS, timeout, reconnect backoff);
+//! * [`provision()`]: the stream [`STREAM`] and the object store bucket [`BUCKET`], created if
+//!   missing and checked, never changed, if present; [`subject()`], the per-event subject;
+//! * [`SyncError`]: the one error type, and the one mapping of async-nats connection errors.
+//!
+//! The subjects, headers and object names are specified in `docs/formats/subjects.md`. The
+//! upload itself comes later.
+//!
+//! And [`check_connection`] (`nats test-connection`), which connects with a creds file the
+//! vault generated and proves the credentials work end to end: the server accepts the user, a
+//! message published to a fresh inbox subject comes back through a subscription, and the
+//! account's JetStream limits are read. Its failures go through the same mapping.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,39 +20,15 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-/// Why a connection check failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    /// The creds file could not be read or is malformed.
-    #[error("cannot use the creds file {path}: {reason}")]
-    Creds {
-        /// The file.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-    /// The server refused the connection or could not be reached.
-    #[error("cannot connect to {server}: {reason}")]
-    Connect {
-        /// The server URL.
-        server: String,
-        /// Why (authorization violation, connection refused, timeout…).
-        reason: String,
-    },
-    /// Connected, but publishing or subscribing failed.
-    #[error("connected to {server}, but {what} failed: {reason}")]
-    Messaging {
-        /// The server URL.
-        server: String,
-        /// Which step.
-        what: &'static str,
-        /// Why.
-        reason: String,
-    },
-    /// The async runtime could not start.
-    #[error("cannot start the network runtime: {0}")]
-    Runtime(String),
-}
+pub mod config;
+pub mod connect;
+mod error;
+pub mod provision;
+
+pub use config::{SyncConfig, TlsFiles};
+pub use connect::connect;
+pub use error::SyncError;
+pub use provision::{BUCKET, Provisioned, STREAM, SUBJECTS, provision, subject};
 
 /// JetStream as the account sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,14 +69,13 @@ async fn check(server: &str, creds: &Path, timeout: Duration) -> Result<Connecti
     let options = async_nats::ConnectOptions::with_credentials_file(creds)
         .await
         .map_err(|e| SyncError::Creds { path: creds.display().to_string(), reason: e.to_string() })?;
-    let connect_error = |reason: String| SyncError::Connect { server: server.to_owned(), reason };
     let client = tokio::time::timeout(
         timeout,
         options.name("cim-keys connection check").connection_timeout(timeout).connect(server),
     )
     .await
-    .map_err(|_| connect_error(format!("no answer within {} s", timeout.as_secs_f32())))?
-    .map_err(|e| connect_error(e.to_string()))?;
+    .map_err(|_| SyncError::Timeout { server: server.to_owned(), what: "connecting".into() })?
+    .map_err(|e| SyncError::from_connect(server, &e))?;
     let failed =
         |what: &'static str| move |reason: String| SyncError::Messaging { server: server.to_owned(), what, reason };
     let subject = client.new_inbox();

@@ -1,0 +1,75 @@
+//! Opening the connection described by a [`SyncConfig`].
+//!
+//! The first connection attempt is not retried (`retry_on_initial_connect` is off): a server
+//! that is down, refuses the creds or fails TLS is reported at once as a [`SyncError`]. Once
+//! connected, async-nats reconnects by itself after a dropped connection, trying the configured
+//! servers in turn and waiting [`reconnect_delay`] between attempts: 100 ms, doubling with each
+//! failed attempt, capped at 5 s, so a restarted server is found again quickly without
+//! hammering one that stays down.
+
+use std::time::Duration;
+
+use async_nats::ConnectOptions;
+
+use super::{SyncConfig, SyncError};
+
+/// The first reconnect delay.
+pub const RECONNECT_DELAY_MIN: Duration = Duration::from_millis(100);
+/// The longest reconnect delay.
+pub const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(5);
+
+/// The delay before reconnect attempt `attempts` (0 = the first): 100 ms · 2^attempts, capped
+/// at 5 s.
+pub fn reconnect_delay(attempts: usize) -> Duration {
+    let factor = 1u32.checked_shl(attempts.min(31) as u32).unwrap_or(u32::MAX);
+    RECONNECT_DELAY_MIN.saturating_mul(factor).min(RECONNECT_DELAY_MAX)
+}
+
+/// Connects to the configured servers. The config is validated first.
+pub async fn connect(config: &SyncConfig) -> Result<async_nats::Client, SyncError> {
+    config.validate()?;
+    let servers = config.servers.join(", ");
+    let mut options = match &config.creds {
+        Some(path) => ConnectOptions::with_credentials_file(path)
+            .await
+            .map_err(|e| SyncError::Creds { path: path.display().to_string(), reason: e.to_string() })?,
+        None => ConnectOptions::new(),
+    };
+    if let Some(tls) = &config.tls {
+        options = options.require_tls(true);
+        if let Some(ca) = &tls.ca {
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let Some((cert, key)) = &tls.cert_and_key {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+    }
+    let options =
+        options.name(&config.name).connection_timeout(config.connect_timeout).reconnect_delay_callback(reconnect_delay);
+    let addresses = config
+        .servers
+        .iter()
+        .map(|s| s.parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SyncError::Config(format!("bad server address in {servers}: {e}")))?;
+    // Bound the whole attempt too: the timeout option covers one TCP/TLS connect, not the
+    // handshake with every server in the list.
+    let limit = config.connect_timeout.saturating_mul(config.servers.len() as u32 + 1);
+    match tokio::time::timeout(limit, options.connect(addresses)).await {
+        Err(_) => Err(SyncError::Timeout { server: servers, what: "connecting".into() }),
+        Ok(Err(e)) => Err(SyncError::from_connect(&servers, &e)),
+        Ok(Ok(client)) => Ok(client),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reconnect_delay_doubles_up_to_five_seconds() {
+        let delays: Vec<u64> = (0..8).map(|n| reconnect_delay(n).as_millis() as u64).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+        assert_eq!(reconnect_delay(usize::MAX), RECONNECT_DELAY_MAX);
+    }
+}
