@@ -34,4 +34,6 @@ mod store;
 mod support;
 #[cfg(feature = "sync")]
 mod sync_provision;
+#[cfg(feature = "sync")]
+mod sync_upload;
 mod x509;

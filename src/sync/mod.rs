@@ -4,10 +4,13 @@
 //! * [`connect()`]: the connection it describes (creds, TLS, timeout, reconnect backoff);
 //! * [`provision()`]: the stream [`STREAM`] and the object store bucket [`BUCKET`], created if
 //!   missing and checked, never changed, if present; [`subject()`], the per-event subject;
+//! * [`upload()`]: events to the stream and their blocks to the bucket, idempotent forever
+//!   (`Nats-Expected-Last-Subject-Sequence: 0` per event subject), acks awaited in windows,
+//!   transient errors retried with backoff, permanent ones stopping at once;
 //! * [`SyncError`]: the one error type, and the one mapping of async-nats connection errors.
 //!
-//! The subjects, headers and object names are specified in `docs/formats/subjects.md`. The
-//! upload itself comes later.
+//! The subjects, headers and object names are specified in `docs/formats/subjects.md`. Not
+//! built yet: feeding the upload from a vault's outbox, the `sync` command, replay.
 //!
 //! And [`check_connection`] (`nats test-connection`), which connects with a creds file the
 //! vault generated and proves the credentials work end to end: the server accepts the user, a
@@ -24,11 +27,13 @@ pub mod config;
 pub mod connect;
 mod error;
 pub mod provision;
+pub mod upload;
 
 pub use config::{SyncConfig, TlsFiles};
 pub use connect::connect;
 pub use error::SyncError;
 pub use provision::{BUCKET, Provisioned, STREAM, SUBJECTS, provision, subject};
+pub use upload::{UploadEvent, UploadOptions, UploadReport, upload};
 
 /// JetStream as the account sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

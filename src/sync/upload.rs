@@ -1,0 +1,525 @@
+//! The upload: graph events to the stream, their blocks to the object store, exactly once
+//! however often it is interrupted or repeated. Normative description:
+//! `docs/formats/subjects.md` §2–§5.
+//!
+//! The caller hands [`upload`] a sequence of [`UploadEvent`]s (later: the vault's outbox). They
+//! are taken in *windows* of [`UploadOptions::window`] events; for each window:
+//!
+//! 1. every block of the window (the graph event block, its domain event block, its artifacts)
+//!    is put into the bucket [`BUCKET`] under its CID text, unless the object is already there
+//!    with the same size and SHA-256 digest. Blocks go first, so an event in the stream always
+//!    has its blocks;
+//! 2. every event is published on its own subject ([`subject`]) with `Nats-Msg-Id` = its CID
+//!    and `Nats-Expected-Last-Subject-Sequence: 0`, the acknowledgements pipelined (all of the
+//!    window's acks in flight at once, awaited together);
+//! 3. an event the server stored, or answered *wrong last sequence* (10071: the subject already
+//!    holds it) or *duplicate* for, is reported to `on_acked`, and only such an event: nothing
+//!    is marked uploaded without the server's word.
+//!
+//! Failures are sorted in two: *transient* (a timeout, no responders while a server restarts, a
+//! dropped connection, a cluster without a leader) retries the failed items of the window after
+//! a backoff of [`UploadOptions::backoff_min`], doubling up to [`UploadOptions::backoff_max`],
+//! and gives up after [`UploadOptions::max_retries`] rounds with [`SyncError::Timeout`];
+//! *permanent* (permission denied, the stream missing, a message too large, any other JetStream
+//! error) stops at once. Either way the events acknowledged so far have been reported.
+//!
+//! A publish whose acknowledgement was lost (the server stored it, then the connection
+//! dropped) is retried and then answered *wrong last sequence*: it counts as already present,
+//! so [`UploadReport::published`] can undercount across interruptions, never the total.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::context::{GetStreamErrorKind, PublishErrorKind};
+use async_nats::jetstream::object_store::{InfoErrorKind, ObjectStore};
+use async_nats::jetstream::{self, ErrorCode, message::PublishMessage};
+use cid::Cid;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{BUCKET, STREAM, SyncError, subject};
+
+/// The most acknowledgements ever in flight: async-nats deadlocks past about 5000 un-awaited
+/// acks, so larger windows are cut to this.
+pub const MAX_WINDOW: usize = 4096;
+
+/// Header: the graph event's id.
+pub const HEADER_EVENT_ID: &str = "Cim-Event-Id";
+/// Header: the graph event's correlation id.
+pub const HEADER_CORRELATION_ID: &str = "Cim-Correlation-Id";
+/// Header: the graph event's causation id.
+pub const HEADER_CAUSATION_ID: &str = "Cim-Causation-Id";
+/// Header: the graph event's type.
+pub const HEADER_EVENT_TYPE: &str = "Cim-Event-Type";
+
+/// One graph event to upload, with the blocks that must be in the object store before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadEvent {
+    /// The graph event block's CID.
+    pub cid: Cid,
+    /// The graph event's `id`.
+    pub event_id: Uuid,
+    /// Its `correlation`.
+    pub correlation_id: Uuid,
+    /// Its `causation`.
+    pub causation_id: Uuid,
+    /// Its `context` (the subject's `{context}` token).
+    pub context: String,
+    /// Its `type` (the subject's `{event_type}` token).
+    pub event_type: String,
+    /// The graph event block: the message payload.
+    pub bytes: Vec<u8>,
+    /// The blocks to put into the object store, by CID: usually the graph event block itself,
+    /// its domain event block and its artifacts. The caller decides; the CIDs are not checked.
+    pub blocks: Vec<(Cid, Vec<u8>)>,
+}
+
+/// How [`upload`] paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadOptions {
+    /// Events per window: acknowledgements in flight at once (1..=[`MAX_WINDOW`]; values
+    /// outside are clamped). Default 256.
+    pub window: usize,
+    /// Object store puts in flight at once (at least 1). Default 32.
+    pub block_concurrency: usize,
+    /// Rounds of retries of a window's failed items before giving up. Default 10 (about 25 s
+    /// of backoff, plus the 5 s acknowledgement timeouts).
+    pub max_retries: u32,
+    /// The first backoff. Default 100 ms.
+    pub backoff_min: Duration,
+    /// The longest backoff. Default 5 s.
+    pub backoff_max: Duration,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        UploadOptions {
+            window: 256,
+            block_concurrency: 32,
+            max_retries: 10,
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+        }
+    }
+}
+
+impl UploadOptions {
+    /// The backoff before retry round `attempt` (1 = the first retry): `backoff_min`
+    /// doubling, capped at `backoff_max`.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1).min(31)).unwrap_or(u32::MAX);
+        self.backoff_min.saturating_mul(factor).min(self.backoff_max)
+    }
+}
+
+/// What an [`upload`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UploadReport {
+    /// Events the stream stored now.
+    pub published: usize,
+    /// Events the stream already held (wrong last sequence, or a duplicate within the window).
+    pub already_present: usize,
+    /// Blocks put into the object store.
+    pub blocks_put: usize,
+    /// Blocks already there with the same size and digest (or given twice in this upload).
+    pub blocks_present: usize,
+    /// Retry rounds that were needed (events and blocks).
+    pub retries: usize,
+    /// The upload stopped because `cancel` was set; the events before were all reported.
+    pub cancelled: bool,
+}
+
+/// A failure, sorted.
+enum Failure {
+    /// Try again after a backoff.
+    Transient(String),
+    /// Stop now.
+    Permanent(SyncError),
+}
+
+/// Uploads `events` (see the module docs). `on_acked` is called once for each event the
+/// server acknowledged or already held, in windows, never for any other. `cancel` is looked
+/// at between windows and during backoffs; when set, the upload stops with
+/// [`UploadReport::cancelled`]. Dropping the future is also safe: nothing not acknowledged was
+/// reported.
+pub async fn upload<I, F>(
+    client: &async_nats::Client,
+    events: I,
+    options: &UploadOptions,
+    mut on_acked: F,
+    cancel: &AtomicBool,
+) -> Result<UploadReport, SyncError>
+where
+    I: IntoIterator<Item = UploadEvent>,
+    F: FnMut(&Cid),
+{
+    let info = client.server_info();
+    let server = format!("{}:{}", info.host, info.port);
+    let js = jetstream::new(client.clone());
+    let store = js.get_object_store(BUCKET).await.map_err(|e| {
+        let reason = chain(&e);
+        if reason.to_lowercase().contains("permission") {
+            SyncError::PermissionDenied(format!("opening the object store {BUCKET}: {reason}"))
+        } else {
+            SyncError::JetStream { what: format!("opening the object store {BUCKET} (run provisioning first)"), reason }
+        }
+    })?;
+    let window = options.window.clamp(1, MAX_WINDOW);
+    let mut report = UploadReport::default();
+    let mut blocks_done: HashSet<Cid> = HashSet::new();
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        if cancel.load(Ordering::Relaxed) {
+            report.cancelled = true;
+            return Ok(report);
+        }
+        let mut batch: Vec<UploadEvent> = events.by_ref().take(window).collect();
+        let subjects = batch
+            .iter()
+            .map(|e| subject(&e.context, &e.event_type, &e.cid.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        // 1. The blocks.
+        let mut blocks = Vec::new();
+        for event in &mut batch {
+            for (cid, bytes) in std::mem::take(&mut event.blocks) {
+                if blocks_done.insert(cid) {
+                    blocks.push((cid, bytes));
+                } else {
+                    report.blocks_present += 1;
+                }
+            }
+        }
+        let results: Vec<Result<(Block, usize), SyncError>> = futures_util::stream::iter(blocks)
+            .map(|(cid, bytes)| {
+                let (store, server) = (&store, server.as_str());
+                async move { put_block(store, server, cid, &bytes, options, cancel).await }
+            })
+            .buffer_unordered(options.block_concurrency.max(1))
+            .collect()
+            .await;
+        for result in results {
+            let (put, retries) = result?;
+            report.retries += retries;
+            match put {
+                Block::Put => report.blocks_put += 1,
+                Block::Present => report.blocks_present += 1,
+                Block::Cancelled => {}
+            }
+        }
+        if cancel.load(Ordering::Relaxed) {
+            report.cancelled = true;
+            return Ok(report);
+        }
+        // 2. The events.
+        publish_window(&js, &server, &batch, &subjects, options, &mut report, &mut on_acked, cancel).await?;
+        if report.cancelled {
+            return Ok(report);
+        }
+    }
+    Ok(report)
+}
+
+/// Publishes one window with retries; see the module docs.
+#[allow(clippy::too_many_arguments)]
+async fn publish_window<F: FnMut(&Cid)>(
+    js: &jetstream::Context,
+    server: &str,
+    batch: &[UploadEvent],
+    subjects: &[String],
+    options: &UploadOptions,
+    report: &mut UploadReport,
+    on_acked: &mut F,
+    cancel: &AtomicBool,
+) -> Result<(), SyncError> {
+    let mut pending: Vec<usize> = (0..batch.len()).collect();
+    let mut attempt = 0u32;
+    loop {
+        let mut outcomes = Vec::with_capacity(pending.len());
+        let mut acks = FuturesOrdered::new();
+        for &i in &pending {
+            match js.send_publish(subjects[i].clone(), message(&batch[i])).await {
+                Ok(ack) => acks.push_back(async move { (i, ack.await) }),
+                Err(e) => outcomes.push((i, Err(e))),
+            }
+        }
+        outcomes.extend(acks.collect::<Vec<_>>().await);
+        let mut failed = Vec::new();
+        let mut permanent = None;
+        let mut last = String::new();
+        let mut stream_checked = None;
+        for (i, outcome) in outcomes {
+            let present = match outcome {
+                Ok(ack) => ack.duplicate,
+                Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => true,
+                Err(e) => {
+                    match classify_publish(js, &e, &subjects[i], &mut stream_checked).await {
+                        Failure::Transient(reason) => {
+                            last = reason;
+                            failed.push(i);
+                        }
+                        Failure::Permanent(error) => {
+                            permanent.get_or_insert(error);
+                        }
+                    }
+                    continue;
+                }
+            };
+            if present {
+                report.already_present += 1;
+            } else {
+                report.published += 1;
+            }
+            on_acked(&batch[i].cid);
+        }
+        if let Some(error) = permanent {
+            return Err(error);
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        attempt += 1;
+        if attempt > options.max_retries {
+            return Err(SyncError::Timeout {
+                server: server.to_owned(),
+                what: format!(
+                    "publishing {} events (gave up after {} attempts; last error: {last})",
+                    failed.len(),
+                    attempt
+                ),
+            });
+        }
+        report.retries += 1;
+        if !sleep_unless_cancelled(options.backoff(attempt), cancel).await {
+            report.cancelled = true;
+            return Ok(());
+        }
+        pending = failed;
+    }
+}
+
+/// The message of one event: payload and headers of subjects.md §3.
+fn message(event: &UploadEvent) -> PublishMessage {
+    PublishMessage::build()
+        .payload(event.bytes.clone().into())
+        .message_id(event.cid.to_string())
+        .expected_last_subject_sequence(0)
+        .header(HEADER_EVENT_ID, event.event_id.to_string())
+        .header(HEADER_CORRELATION_ID, event.correlation_id.to_string())
+        .header(HEADER_CAUSATION_ID, event.causation_id.to_string())
+        .header(HEADER_EVENT_TYPE, event.event_type.as_str())
+}
+
+/// JetStream error codes that mean "the cluster is busy electing or catching up": retry.
+const TRANSIENT_CODES: [ErrorCode; 6] = [
+    ErrorCode::CLUSTER_NOT_AVAILABLE,
+    ErrorCode::CLUSTER_NOT_ACTIVE,
+    ErrorCode::CLUSTER_NOT_LEADER,
+    ErrorCode::CLUSTER_INCOMPLETE,
+    ErrorCode::CLUSTER_NO_PEERS,
+    ErrorCode::RAFT_GENERAL,
+];
+
+async fn classify_publish(
+    js: &jetstream::Context,
+    e: &jetstream::context::PublishError,
+    subject: &str,
+    stream_checked: &mut Option<bool>,
+) -> Failure {
+    let reason = chain(e);
+    match e.kind() {
+        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending => {
+            Failure::Transient(reason)
+        }
+        // No responders: the stream is missing, or a restarting server has not loaded it yet.
+        PublishErrorKind::StreamNotFound => {
+            let missing = match stream_checked {
+                Some(missing) => *missing,
+                None => {
+                    let missing = matches!(
+                        js.get_stream(STREAM).await.map_err(|e| e.kind()),
+                        Err(GetStreamErrorKind::JetStream(error)) if error.error_code() == ErrorCode::STREAM_NOT_FOUND
+                    );
+                    *stream_checked = Some(missing);
+                    missing
+                }
+            };
+            if missing {
+                Failure::Permanent(SyncError::StreamMisconfigured {
+                    stream: STREAM.to_owned(),
+                    what: format!("it does not exist, so {subject} has no stream; run provisioning first"),
+                })
+            } else {
+                Failure::Transient(format!("no responders for {subject}"))
+            }
+        }
+        PublishErrorKind::MaxPayloadExceeded => Failure::Permanent(too_large(subject, &reason)),
+        PublishErrorKind::WrongLastMessageId | PublishErrorKind::WrongLastSequence | PublishErrorKind::Other => {
+            let code = std::error::Error::source(e)
+                .and_then(|s| s.downcast_ref::<jetstream::Error>())
+                .map(jetstream::Error::error_code);
+            match code {
+                Some(code) if TRANSIENT_CODES.contains(&code) => Failure::Transient(reason),
+                Some(ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM) => Failure::Permanent(too_large(subject, &reason)),
+                Some(_) => Failure::Permanent(permanent(&format!("publishing {subject}"), reason)),
+                // Not the server's answer: the request could not be sent (a dropped connection).
+                None if !reason.to_lowercase().contains("permission") => Failure::Transient(reason),
+                None => Failure::Permanent(permanent(&format!("publishing {subject}"), reason)),
+            }
+        }
+    }
+}
+
+fn too_large(subject: &str, reason: &str) -> SyncError {
+    SyncError::StreamMisconfigured {
+        stream: STREAM.to_owned(),
+        what: format!(
+            "the message for {subject} is larger than the server or the stream accepts ({reason}); \
+             raise max_payload or the stream's max message size"
+        ),
+    }
+}
+
+fn permanent(what: &str, reason: String) -> SyncError {
+    if reason.to_lowercase().contains("permission") {
+        SyncError::PermissionDenied(format!("{what}: {reason}"))
+    } else {
+        SyncError::JetStream { what: what.to_owned(), reason }
+    }
+}
+
+/// The object store's digest text of `bytes`: `SHA-256=` and the padded URL-safe base64.
+pub fn object_digest(bytes: &[u8]) -> String {
+    format!("SHA-256={}", data_encoding::BASE64URL.encode(&Sha256::digest(bytes)))
+}
+
+/// What [`put_block`] did.
+enum Block {
+    Put,
+    Present,
+    Cancelled,
+}
+
+/// Puts one block unless it is there; with the retries it took.
+async fn put_block(
+    store: &ObjectStore,
+    server: &str,
+    cid: Cid,
+    bytes: &[u8],
+    options: &UploadOptions,
+    cancel: &AtomicBool,
+) -> Result<(Block, usize), SyncError> {
+    let name = cid.to_string();
+    let digest = object_digest(bytes);
+    let mut attempt = 0u32;
+    loop {
+        let failure = match store.info(&name).await {
+            Ok(info) if !info.deleted && info.size == bytes.len() && info.digest.as_deref() == Some(&digest) => {
+                return Ok((Block::Present, attempt as usize));
+            }
+            Ok(_) => None,
+            Err(e) if e.kind() == InfoErrorKind::NotFound => None,
+            Err(e) if e.kind() == InfoErrorKind::InvalidName => {
+                return Err(permanent(&format!("reading the object {name}"), chain(&e)));
+            }
+            Err(e) => Some(chain(&e)),
+        };
+        let failure = match failure {
+            Some(reason) => reason,
+            None => match store.put(name.as_str(), &mut &bytes[..]).await {
+                Ok(_) => return Ok((Block::Put, attempt as usize)),
+                Err(e) => {
+                    let reason = chain(&e);
+                    let lower = reason.to_lowercase();
+                    if lower.contains("permission") || lower.contains("max payload") || lower.contains("exceeds") {
+                        return Err(permanent(&format!("putting the object {name}"), reason));
+                    }
+                    reason
+                }
+            },
+        };
+        attempt += 1;
+        if attempt > options.max_retries {
+            return Err(SyncError::Timeout {
+                server: server.to_owned(),
+                what: format!("putting the block {name} (gave up after {attempt} attempts; last error: {failure})"),
+            });
+        }
+        if !sleep_unless_cancelled(options.backoff(attempt), cancel).await {
+            // The caller sees `cancel` and stops before publishing the window.
+            return Ok((Block::Cancelled, attempt as usize));
+        }
+    }
+}
+
+/// Sleeps `delay` in steps of at most 50 ms; `false` when `cancel` was set meanwhile.
+async fn sleep_unless_cancelled(delay: Duration, cancel: &AtomicBool) -> bool {
+    let step = Duration::from_millis(50);
+    let mut left = delay;
+    while !left.is_zero() {
+        if cancel.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = left.min(step);
+        tokio::time::sleep(now).await;
+        left -= now;
+    }
+    !cancel.load(Ordering::Relaxed)
+}
+
+/// An error and its sources, joined by `: `.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        reason = format!("{reason}: {s}");
+        source = s.source();
+    }
+    reason
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_minimum_to_the_maximum() {
+        let options = UploadOptions::default();
+        let delays: Vec<u64> = (1..=8).map(|a| options.backoff(a).as_millis() as u64).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+        assert_eq!(options.backoff(u32::MAX), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_digest_is_the_object_stores_form() {
+        // sha256("") in padded URL-safe base64, as async-nats writes it.
+        assert_eq!(object_digest(b""), "SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=");
+    }
+
+    #[test]
+    fn headers_follow_subjects_md() {
+        let cid = crate::projection::cid_of(b"x");
+        let event = UploadEvent {
+            cid,
+            event_id: Uuid::from_u128(1),
+            correlation_id: Uuid::from_u128(2),
+            causation_id: Uuid::from_u128(3),
+            context: "org".into(),
+            event_type: "EntityAdded".into(),
+            bytes: b"x".to_vec(),
+            blocks: vec![],
+        };
+        let message = message(&event).outbound_message("s");
+        let headers = message.headers.unwrap();
+        let get = |name: &str| headers.get(name).map(|v| v.as_str().to_owned());
+        assert_eq!(get("Nats-Msg-Id"), Some(cid.to_string()));
+        assert_eq!(get("Nats-Expected-Last-Subject-Sequence").as_deref(), Some("0"));
+        assert_eq!(get(HEADER_EVENT_ID), Some(Uuid::from_u128(1).to_string()));
+        assert_eq!(get(HEADER_CORRELATION_ID), Some(Uuid::from_u128(2).to_string()));
+        assert_eq!(get(HEADER_CAUSATION_ID), Some(Uuid::from_u128(3).to_string()));
+        assert_eq!(get(HEADER_EVENT_TYPE).as_deref(), Some("EntityAdded"));
+        assert_eq!(&message.payload[..], b"x");
+    }
+}
