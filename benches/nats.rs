@@ -107,7 +107,9 @@ fn main() {
     assert_eq!((bootstrap.accounts, bootstrap.users), (accounts, people));
     let (keys, jwts, signing_input): (usize, usize, f64) = {
         let conn = rusqlite::Connection::open(calibration.join(DATABASE_FILE)).expect("open calibration");
-        let keys: i64 = conn.query_row("SELECT count(*) FROM secrets", [], |r| r.get(0)).expect("count secrets");
+        let keys: i64 = conn
+            .query_row("SELECT count(*) FROM secrets WHERE kind <> 'device-ed25519-seed'", [], |r| r.get(0))
+            .expect("count secrets");
         let mut stmt = conn.prepare("SELECT bytes FROM artifacts WHERE media_type = 'application/jwt'").expect("jwts");
         let lengths: Vec<usize> = stmt
             .query_map([], |r| r.get::<_, Vec<u8>>(0))
