@@ -309,15 +309,6 @@ pub fn refuse_existing(out: &Path) -> Result<(), AppError> {
     Ok(())
 }
 
-/// An error reading the age payload: a failed authentication or an early end.
-fn payload_error(e: std::io::Error) -> BundleError {
-    match e.kind() {
-        std::io::ErrorKind::InvalidData => BundleError::Tampered("the secrets backup".into()),
-        std::io::ErrorKind::UnexpectedEof => BundleError::Truncated,
-        _ => BundleError::Io(e),
-    }
-}
-
 /// The public half a secret of `kind` must match.
 enum PublicHalf {
     /// An identity key: `keys.public_key`.
@@ -407,7 +398,7 @@ impl Vault {
         let mut reader = unseal.decrypt(ciphertext.as_slice())?;
         // The plaintext is shorter than the ciphertext: this buffer never grows.
         let mut plain = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
-        reader.read_to_end(&mut plain).map_err(payload_error)?;
+        reader.read_to_end(&mut plain).map_err(crate::bundle::seal::payload_error)?;
         let backup = SecretsBackup::decode(&plain)?;
         drop(plain);
 

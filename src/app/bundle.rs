@@ -5,9 +5,11 @@
 //! device key, and writes an age-encrypted CAR archive to a temporary file in the target
 //! directory, which is synced, renamed to its final name and its directory synced. The file is
 //! then **read back** from the card: its SHA-256 must be what was written, and a bundle
-//! encrypted to a passphrase is decrypted and checked in full (every block re-derived); a
-//! bundle encrypted to recipients, which cannot be decrypted here, had its plaintext checked
-//! the same way on a second thread while it was written. Only then is the export recorded
+//! encrypted to a passphrase is decrypted and checked as `verify` checks a vault (every block
+//! hashed against its CID, every chain and source link, the counts and the head:
+//! `BundleReader::check_links`); a bundle encrypted to recipients, which cannot be decrypted
+//! here, had its plaintext checked the same way on a second thread while it was written. (Import
+//! goes further and re-derives every block.) Only then is the export recorded
 //! and reported. Beside it, in clear, a directory of the public artifacts an online operator
 //! needs (operator and account JWTs, the nats-server configuration, CA certificates) and the
 //! manifest as JSON.
@@ -180,10 +182,6 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 and length of a file, read back from the disk.
 fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     let mut file = File::open(path)?;
@@ -198,7 +196,7 @@ fn hash_file(path: &Path) -> io::Result<(String, u64)> {
         hash.update(&buf[..n]);
         total += n as u64;
     }
-    Ok((hex(&hash.finalize()), total))
+    Ok((data_encoding::HEXLOWER.encode(&hash.finalize()), total))
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -680,8 +678,8 @@ impl Vault {
 }
 
 /// Reads a bundle just written back from the card: its SHA-256 and size must be what was
-/// written; a bundle encrypted to a passphrase is decrypted and checked in full (one encrypted
-/// to recipients had its plaintext checked while it was written).
+/// written; a bundle encrypted to a passphrase is decrypted and its links checked (one
+/// encrypted to recipients had its plaintext checked while it was written).
 #[allow(clippy::too_many_arguments)]
 fn read_back(
     file: &Path,
@@ -797,5 +795,5 @@ fn write_bundle(
     let Hashing { inner: mut file, hash, bytes } = out;
     file.flush().map_err(fault)?;
     file.sync_all().map_err(fault)?;
-    Ok((manifest_cid, hex(&hash.finalize()), bytes))
+    Ok((manifest_cid, data_encoding::HEXLOWER.encode(&hash.finalize()), bytes))
 }

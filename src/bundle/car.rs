@@ -64,7 +64,7 @@ fn read_varint(input: &mut impl Read) -> Result<Option<u64>, BundleError> {
             Ok(0) => return Err(BundleError::Truncated),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(stream_error(e)),
+            Err(e) => return Err(super::seal::payload_error(e)),
         }
         value |= u64::from(byte[0] & 0x7f) << (7 * i);
         if byte[0] & 0x80 == 0 {
@@ -77,20 +77,8 @@ fn read_varint(input: &mut impl Read) -> Result<Option<u64>, BundleError> {
     Err(BundleError::Malformed("a length prefix is longer than 9 bytes".into()))
 }
 
-/// What a read error of the decrypted stream means: age reports a failed chunk
-/// authentication as `InvalidData` (a changed byte, or a file cut inside a chunk), and a
-/// stream that stops at a chunk boundary before its last chunk as `UnexpectedEof`.
-pub(super) fn stream_error(e: io::Error) -> BundleError {
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof => BundleError::Truncated,
-        // A cut inside a chunk looks to age like a changed last chunk: say both.
-        io::ErrorKind::InvalidData => BundleError::Damaged,
-        _ => BundleError::Io(e),
-    }
-}
-
 fn read_exact(input: &mut impl Read, buf: &mut [u8]) -> Result<(), BundleError> {
-    input.read_exact(buf).map_err(stream_error)
+    input.read_exact(buf).map_err(super::seal::payload_error)
 }
 
 /// Checks that `cid` is what we write (CIDv1, sha2-256, DAG-CBOR or raw) and that `data`

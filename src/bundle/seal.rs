@@ -91,6 +91,18 @@ pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, BundleError
 /// work (docs/fuzzing.md).
 pub const MAX_SCRYPT_LOG_N: u8 = 22;
 
+/// What a read error of the decrypted stream means: age reports a failed chunk
+/// authentication as `InvalidData` (a changed byte, or a file cut inside a chunk), and a
+/// stream that stops at a chunk boundary before its last chunk as `UnexpectedEof`.
+pub fn payload_error(e: std::io::Error) -> BundleError {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => BundleError::Truncated,
+        // A cut inside a chunk looks to age like a changed last chunk: say both.
+        std::io::ErrorKind::InvalidData => BundleError::Damaged,
+        _ => BundleError::Io(e),
+    }
+}
+
 /// What opens an encrypted stream.
 pub enum Unseal {
     /// A passphrase (for files encrypted to one).
