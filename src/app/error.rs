@@ -49,6 +49,10 @@ pub enum AppError {
     /// An encrypted file (a bundle or a secrets backup) could not be written or opened.
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// Connecting to NATS, provisioning, uploading or reading back failed.
+    #[cfg(feature = "sync")]
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
 }
 
 impl AppError {
@@ -74,6 +78,10 @@ impl AppError {
             // A wrong passphrase or identity, a damaged, altered or unexpected file (a damaged
             // header cannot be told from no age file at all), a failed write.
             Self::Bundle(_) => ErrorKind::Failed,
+            #[cfg(feature = "sync")]
+            Self::Sync(crate::sync::SyncError::Config(_)) => ErrorKind::InvalidInput,
+            #[cfg(feature = "sync")]
+            Self::Sync(_) => ErrorKind::Failed,
         }
     }
 

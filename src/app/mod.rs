@@ -18,6 +18,8 @@ mod graph;
 pub mod nats;
 mod org_page;
 pub mod pki;
+#[cfg(feature = "sync")]
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

@@ -148,6 +148,59 @@ pub enum Cmd {
         #[arg(long, value_name = "FILE", conflicts_with = "identity")]
         backup_passphrase_file: Option<PathBuf>,
     },
+    /// Upload everything pending to NATS: each graph event to the JetStream stream
+    /// CIM_GRAPH_EVENTS, each block to the object store cim-graph-payloads; idempotent (events
+    /// the server holds are not stored twice) and resumable. With --bundle, a bundle file's
+    /// history instead, on a machine without a vault. Without --server, the settings come from
+    /// sync.json in the data directory
+    #[cfg(feature = "sync")]
+    Sync {
+        /// Where and how to connect
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Upload the history in this bundle file (….age) instead of the vault's; needs no vault
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
+        /// An age identity file (AGE-SECRET-KEY-1…) for a bundle encrypted to recipients
+        #[arg(long, value_name = "FILE", requires = "bundle")]
+        identity: Option<PathBuf>,
+        /// Read the bundle passphrase from this file (else CIM_KEYS_BUNDLE_PASSPHRASE, else a
+        /// prompt)
+        #[arg(long, value_name = "FILE", requires = "bundle", conflicts_with = "identity")]
+        bundle_passphrase_file: Option<PathBuf>,
+        /// Also save these settings as sync.json in the data directory (for later runs and the GUI)
+        #[arg(long)]
+        save: bool,
+    },
+}
+
+/// Where and how to reach NATS (`sync`, `replay`). Given flags override sync.json's settings.
+#[cfg(feature = "sync")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// A NATS server URL, nats://HOST:PORT or tls://HOST:PORT (repeatable: the servers of a
+    /// cluster) [default: the servers in sync.json in the data directory]
+    #[arg(long = "server", value_name = "URL")]
+    pub servers: Vec<String>,
+    /// Authenticate with this creds file (a user JWT and its seed, as `nats creds` writes)
+    #[arg(long, value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+    /// Require TLS and trust this CA certificate file (PEM) for the server's certificate
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Present this client certificate (PEM) over TLS; needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM); needs --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Replicas of the stream and the bucket when they are created: 1 to 5, 3 on a cluster
+    /// [default: 1]
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<usize>,
+    /// Give up connecting after this many seconds [default: 5]
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<u64>,
 }
 
 /// `org` subcommands.

@@ -10,6 +10,8 @@ mod backup;
 mod bundle;
 mod output;
 mod passphrase;
+#[cfg(feature = "sync")]
+mod sync;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -156,6 +158,12 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
         let check =
             crate::app::nats::test_connection(server, creds, std::time::Duration::from_secs((*timeout).max(1)))?;
         out.nats_connection(&check);
+        return Ok(EXIT_OK);
+    }
+    #[cfg(feature = "sync")]
+    if let Cmd::Sync { server, bundle: Some(file), identity, bundle_passphrase_file, save } = cmd {
+        // Runs on the online machine, which may hold no vault.
+        sync::sync_bundle(out, &dir, server, *save, file, identity.as_deref(), bundle_passphrase_file.as_deref())?;
         return Ok(EXIT_OK);
     }
     let mut vault = Vault::open(&dir)?;
@@ -386,6 +394,8 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
         Cmd::Restore { file, identity, backup_passphrase_file } => {
             backup::restore(cli, out, &mut vault, file, identity.as_deref(), backup_passphrase_file.as_deref())?;
         }
+        #[cfg(feature = "sync")]
+        Cmd::Sync { server, save, .. } => sync::sync(out, &mut vault, server, *save)?,
     }
     Ok(EXIT_OK)
 }

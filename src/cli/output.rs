@@ -394,6 +394,11 @@ impl Printer {
         }
     }
 
+    /// An informational line on stderr (never on stdout, which scripts parse).
+    pub fn note(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
+
     /// A warning on stderr (never on stdout, which scripts parse).
     pub fn warn(&self, message: &str) {
         let _ = writeln!(std::io::stderr(), "warning: {message}");

@@ -22,6 +22,7 @@ mod error;
 mod keystore;
 mod nats;
 mod org_page;
+mod outbox;
 mod queries;
 mod read_model;
 pub mod schema;
@@ -37,6 +38,7 @@ pub use error::StoreError;
 pub use keystore::KeystoreRecord;
 pub use nats::{NatsAccountRow, NatsMemberRow, NatsOperatorRow, NatsSigningKeyOwner, NatsSigningKeyRow, NatsUserRow};
 pub use org_page::{OrgPage, PeopleWindow};
+pub use outbox::PendingEvent;
 pub use queries::{
     DomainEventRow, EventQuery, GraphEventRow, IntermediateRow, KeyRow, OrgSummary, OrgTree, PersonRow, PkiRow,
     RoleRow, Status, UnitRow,
