@@ -39,7 +39,9 @@ use super::{AppError, Vault, now};
 use crate::bundle::{BundleReader, Unseal};
 use crate::projection::{decode_domain_event, parse_cid};
 use crate::store::{PendingEvent, Store, StoreError};
-use crate::sync::{SyncConfig, SyncError, UploadEvent, UploadOptions, UploadReport, connect, provision, upload};
+use crate::sync::{
+    Probe, SyncConfig, SyncError, UploadEvent, UploadOptions, UploadReport, connect, probe, provision, upload,
+};
 
 /// The sync configuration's file name in the data directory.
 pub const SYNC_CONFIG_FILE: &str = "sync.json";
@@ -136,6 +138,12 @@ pub fn save_config(data_dir: &Path, config: &SyncConfig) -> Result<PathBuf, AppE
     text.push('\n');
     write_atomically(&path, text.as_bytes(), PUBLIC_MODE)?;
     Ok(path)
+}
+
+/// Connects as `config` says and looks at the server without changing anything (the sync
+/// screen's "Test"): see [`crate::sync::probe()`].
+pub fn test_connection(config: &SyncConfig) -> Result<Probe, AppError> {
+    Ok(runtime()?.block_on(probe(config))?)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, AppError> {

@@ -26,12 +26,14 @@ use serde::Serialize;
 pub mod config;
 pub mod connect;
 mod error;
+pub mod probe;
 pub mod provision;
 pub mod upload;
 
 pub use config::{SyncConfig, TlsFiles};
 pub use connect::connect;
 pub use error::SyncError;
+pub use probe::{Probe, probe};
 pub use provision::{BUCKET, Provisioned, STREAM, SUBJECTS, provision, subject};
 pub use upload::{UploadEvent, UploadOptions, UploadReport, upload};
 
