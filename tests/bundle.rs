@@ -8,22 +8,9 @@ use age::secrecy::ExposeSecret;
 use cim_keys::bundle::car::{CarReader, CarWriter};
 use serde_json::Value;
 
-use crate::support::{self, Run, Vault};
+use crate::support::{self, Run, Vault, rich_vault};
 
 const BUNDLE_PASSPHRASE: &str = "a different passphrase for the card";
-
-/// A vault with an organization, people, NATS and a PKI: every kind of event and artifact.
-fn rich_vault() -> (Vault, support::Org) {
-    let vault = Vault::new();
-    let org = support::acme(&vault);
-    vault
-        .run(&["person", "add", "--org", &org.org, "--name", "Bob", "--email", "bob@acme.example", "--unit", &org.eng])
-        .ok();
-    vault.run(&["key", "generate", "--owner", &org.ann]).ok();
-    vault.run(&["nats", "bootstrap", "--org", &org.org]).ok();
-    vault.run(&["pki", "init", "--org", &org.org]).ok();
-    (vault, org)
-}
 
 /// An age X25519 identity written to `dir/id.txt`; returns the file and the recipient.
 fn identity(dir: &Path) -> (PathBuf, String, age::x25519::Identity) {

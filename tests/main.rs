@@ -36,4 +36,6 @@ mod support;
 mod sync_provision;
 #[cfg(feature = "sync")]
 mod sync_upload;
+#[cfg(feature = "sync")]
+mod sync_vault;
 mod x509;

@@ -138,6 +138,19 @@ pub fn acme(vault: &Vault) -> Org {
     Org { org, eng, ops, ann, officer }
 }
 
+/// A vault with an organization, people, NATS and a PKI: every kind of event and artifact.
+pub fn rich_vault() -> (Vault, Org) {
+    let vault = Vault::new();
+    let org = acme(&vault);
+    vault
+        .run(&["person", "add", "--org", &org.org, "--name", "Bob", "--email", "bob@acme.example", "--unit", &org.eng])
+        .ok();
+    vault.run(&["key", "generate", "--owner", &org.ann]).ok();
+    vault.run(&["nats", "bootstrap", "--org", &org.org]).ok();
+    vault.run(&["pki", "init", "--org", &org.org]).ok();
+    (vault, org)
+}
+
 /// A real `nats-server` process and clients of it, shared by the NATS tests.
 #[cfg(feature = "sync")]
 pub mod nats_server {
