@@ -33,6 +33,8 @@ mod readme;
 mod store;
 mod support;
 #[cfg(feature = "sync")]
+mod sync_closed_loop;
+#[cfg(feature = "sync")]
 mod sync_provision;
 #[cfg(feature = "sync")]
 mod sync_upload;

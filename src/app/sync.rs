@@ -40,7 +40,8 @@ use crate::bundle::{BundleReader, Unseal};
 use crate::projection::{decode_domain_event, parse_cid};
 use crate::store::{PendingEvent, Store, StoreError};
 use crate::sync::{
-    Probe, SyncConfig, SyncError, UploadEvent, UploadOptions, UploadReport, connect, probe, provision, upload,
+    Probe, ServerErrors, SyncConfig, SyncError, UploadEvent, UploadOptions, UploadReport, connect_watching, probe,
+    provision, upload,
 };
 
 /// The sync configuration's file name in the data directory.
@@ -158,17 +159,30 @@ async fn start(
     config: &SyncConfig,
     progress: &mut dyn FnMut(SyncProgress),
     total: u64,
-) -> Result<(async_nats::Client, SyncReport), AppError> {
+) -> Result<(async_nats::Client, ServerErrors, SyncReport), AppError> {
     progress(SyncProgress { phase: SyncPhase::Connecting, done: 0, total });
-    let client = connect(config).await?;
+    let (client, errors) = connect_watching(config).await?;
     progress(SyncProgress { phase: SyncPhase::Provisioning, done: 0, total });
-    let provisioned = provision(&client, config.replicas()).await?;
+    let provisioned = watched(&errors, provision(&client, config.replicas())).await?;
     let report = SyncReport {
         stream_created: provisioned.stream_created,
         bucket_created: provisioned.bucket_created,
         ..SyncReport::default()
     };
-    Ok((client, report))
+    Ok((client, errors, report))
+}
+
+/// Runs `work` until it ends or the server reports a permissions violation, whichever comes
+/// first: the request or publish that was refused would only time out, and be retried.
+/// Dropping an upload midway is safe (nothing unacknowledged was reported).
+async fn watched<T>(
+    errors: &ServerErrors,
+    work: impl std::future::Future<Output = Result<T, SyncError>>,
+) -> Result<T, SyncError> {
+    tokio::select! {
+        result = work => result,
+        text = errors.violated() => Err(SyncError::PermissionDenied(format!("the server said: {text}"))),
+    }
 }
 
 /// Which server the client is connected to at the end.
@@ -257,7 +271,7 @@ impl Vault {
             let marking = scope.spawn(move || marker(&path, batches));
             let result = runtime().and_then(|rt| {
                 rt.block_on(async {
-                    let (client, mut report) = start(config, progress, total).await?;
+                    let (client, errors, mut report) = start(config, progress, total).await?;
                     let mut done = 0u64;
                     let mut after = 0u64;
                     let mut acked: Vec<u64> = Vec::with_capacity(MARK_BATCH);
@@ -274,21 +288,24 @@ impl Vault {
                             let with_domain = domains.insert(event.domain_seq);
                             events.push(pending_upload(store, event, with_domain)?);
                         }
-                        let run = upload(
-                            &client,
-                            events,
-                            &UploadOptions::default(),
-                            |cid| {
-                                if let Some(&seq) = seq_of.get(cid) {
-                                    acked.push(seq);
-                                    done += 1;
-                                }
-                                if acked.len() >= MARK_BATCH {
-                                    let _ = to_marker.send(std::mem::take(&mut acked));
-                                    progress(SyncProgress { phase: SyncPhase::Uploading, done, total });
-                                }
-                            },
-                            cancel,
+                        let run = watched(
+                            &errors,
+                            upload(
+                                &client,
+                                events,
+                                &UploadOptions::default(),
+                                |cid| {
+                                    if let Some(&seq) = seq_of.get(cid) {
+                                        acked.push(seq);
+                                        done += 1;
+                                    }
+                                    if acked.len() >= MARK_BATCH {
+                                        let _ = to_marker.send(std::mem::take(&mut acked));
+                                        progress(SyncProgress { phase: SyncPhase::Uploading, done, total });
+                                    }
+                                },
+                                cancel,
+                            ),
                         )
                         .await;
                         if !acked.is_empty() {
@@ -391,7 +408,7 @@ pub fn upload_bundle(
         });
         let rt = runtime()?;
         rt.block_on(async move {
-            let (client, mut report) = start(config, progress, total).await?;
+            let (client, errors, mut report) = start(config, progress, total).await?;
             let failure: std::cell::Cell<Option<AppError>> = std::cell::Cell::new(None);
             let events = entries.iter().map_while(|batch| match batch {
                 Ok(batch) => Some(batch),
@@ -401,17 +418,20 @@ pub fn upload_bundle(
                 }
             });
             let mut done = 0u64;
-            let run = upload(
-                &client,
-                events.flatten(),
-                &UploadOptions::default(),
-                |_| {
-                    done += 1;
-                    if done % 256 == 0 {
-                        progress(SyncProgress { phase: SyncPhase::Uploading, done, total });
-                    }
-                },
-                cancel,
+            let run = watched(
+                &errors,
+                upload(
+                    &client,
+                    events.flatten(),
+                    &UploadOptions::default(),
+                    |_| {
+                        done += 1;
+                        if done % 256 == 0 {
+                            progress(SyncProgress { phase: SyncPhase::Uploading, done, total });
+                        }
+                    },
+                    cancel,
+                ),
             )
             .await?;
             drop(entries);

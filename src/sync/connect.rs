@@ -7,6 +7,7 @@
 //! failed attempt, capped at 5 s, so a restarted server is found again quickly without
 //! hammering one that stays down.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::ConnectOptions;
@@ -25,8 +26,47 @@ pub fn reconnect_delay(attempts: usize) -> Duration {
     RECONNECT_DELAY_MIN.saturating_mul(factor).min(RECONNECT_DELAY_MAX)
 }
 
+/// What the server said went wrong, outside any request: async-nats reports a permissions
+/// violation (`-ERR 'Permissions Violation for Publish to …'`) only as a connection event,
+/// and the request or publish that caused it just never gets an answer. [`connect_watching`]
+/// records the first such violation here, so a caller can stop with
+/// [`SyncError::PermissionDenied`] instead of retrying into a timeout.
+#[derive(Debug, Clone, Default)]
+pub struct ServerErrors(Arc<Mutex<Option<String>>>);
+
+impl ServerErrors {
+    /// The first permissions violation the server reported, if any.
+    pub fn permission_violation(&self) -> Option<String> {
+        self.0.lock().map(|slot| slot.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, text: &str) {
+        if text.to_lowercase().contains("permission")
+            && let Ok(mut slot) = self.0.lock()
+        {
+            slot.get_or_insert_with(|| text.to_owned());
+        }
+    }
+
+    /// Resolves with the violation's text once the server has reported one (checked every
+    /// 50 ms); never otherwise. Race it against the work it guards.
+    pub async fn violated(&self) -> String {
+        loop {
+            if let Some(text) = self.permission_violation() {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// Connects to the configured servers. The config is validated first.
 pub async fn connect(config: &SyncConfig) -> Result<async_nats::Client, SyncError> {
+    Ok(connect_watching(config).await?.0)
+}
+
+/// [`connect`], with the server's permissions violations recorded (see [`ServerErrors`]).
+pub async fn connect_watching(config: &SyncConfig) -> Result<(async_nats::Client, ServerErrors), SyncError> {
     config.validate()?;
     let servers = config.servers.join(", ");
     let mut options = match &config.creds {
@@ -44,8 +84,20 @@ pub async fn connect(config: &SyncConfig) -> Result<async_nats::Client, SyncErro
             options = options.add_client_certificate(cert.clone(), key.clone());
         }
     }
-    let options =
-        options.name(&config.name).connection_timeout(config.connect_timeout).reconnect_delay_callback(reconnect_delay);
+    let errors = ServerErrors::default();
+    let watch = errors.clone();
+    let options = options
+        .name(&config.name)
+        .connection_timeout(config.connect_timeout)
+        .reconnect_delay_callback(reconnect_delay)
+        .event_callback(move |event| {
+            let watch = watch.clone();
+            async move {
+                if let async_nats::Event::ServerError(async_nats::ServerError::Other(text)) = event {
+                    watch.record(&text);
+                }
+            }
+        });
     let addresses = config
         .servers
         .iter()
@@ -58,7 +110,7 @@ pub async fn connect(config: &SyncConfig) -> Result<async_nats::Client, SyncErro
     match tokio::time::timeout(limit, options.connect(addresses)).await {
         Err(_) => Err(SyncError::Timeout { server: servers, what: "connecting".into() }),
         Ok(Err(e)) => Err(SyncError::from_connect(&servers, &e)),
-        Ok(Ok(client)) => Ok(client),
+        Ok(Ok(client)) => Ok((client, errors)),
     }
 }
 

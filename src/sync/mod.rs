@@ -31,7 +31,7 @@ pub mod provision;
 pub mod upload;
 
 pub use config::{SyncConfig, TlsFiles};
-pub use connect::connect;
+pub use connect::{ServerErrors, connect, connect_watching};
 pub use error::SyncError;
 pub use probe::{Probe, probe};
 pub use provision::{BUCKET, Provisioned, STREAM, SUBJECTS, provision, subject};
