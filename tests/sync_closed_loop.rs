@@ -190,6 +190,8 @@ fn a_user_who_may_not_publish_the_events_gets_a_permission_error_and_nothing_is_
         .query_row("SELECT count(*) FROM outbox WHERE last_error LIKE '%permission denied%'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(error as u64, graph, "the failed attempt is recorded on the pending events");
+    let status = lp.vault.run(&["status"]).ok();
+    assert!(status.contains("last upload    failed") && status.contains("permission denied"), "{status}");
 }
 
 #[test]

@@ -373,7 +373,17 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
         }
         Cmd::Status => {
             let device_key = vault.device_fingerprint()?;
-            out.status(&vault.status()?, vault.kdf_params()?, device_key.as_deref(), vault.data_dir());
+            #[cfg(feature = "sync")]
+            let upload_error = vault.last_sync_error()?;
+            #[cfg(not(feature = "sync"))]
+            let upload_error = None;
+            out.status(
+                &vault.status()?,
+                vault.kdf_params()?,
+                device_key.as_deref(),
+                vault.data_dir(),
+                upload_error.as_ref(),
+            );
         }
         Cmd::Export { out: dir, recipients, since_last, bundle_passphrase_file } => {
             bundle::export(cli, out, &mut vault, dir, recipients, *since_last, bundle_passphrase_file.as_deref())?;

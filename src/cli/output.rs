@@ -404,13 +404,22 @@ impl Printer {
         let _ = writeln!(std::io::stderr(), "warning: {message}");
     }
 
-    pub fn status(&self, status: &Status, kdf: Option<KdfParams>, device_key: Option<&str>, dir: &Path) {
+    pub fn status(
+        &self,
+        status: &Status,
+        kdf: Option<KdfParams>,
+        device_key: Option<&str>,
+        dir: &Path,
+        upload_error: Option<&(u64, u64, String)>,
+    ) {
         let keystore = kdf.map(|k| {
             format!("sealed; argon2id, {} MiB, {} passes, {} lane(s)", k.memory_kib / 1024, k.iterations, k.parallelism)
         });
         if self.json {
             let kdf = kdf.map(|k| json!({ "kdf": "argon2id", "memory_kib": k.memory_kib, "iterations": k.iterations, "parallelism": k.parallelism }));
-            self.json(&json!({ "data_dir": dir, "status": status, "keystore": kdf, "device_key": device_key }));
+            let upload_error = upload_error
+                .map(|(seq, attempts, error)| json!({ "graph_seq": seq, "attempts": attempts, "error": error }));
+            self.json(&json!({ "data_dir": dir, "status": status, "keystore": kdf, "device_key": device_key, "last_upload_error": upload_error }));
             return;
         }
         emit(&format!(
@@ -426,5 +435,8 @@ impl Printer {
             status.uploaded,
             status.head.map_or("(empty)".to_owned(), |c| c.to_string())
         ));
+        if let Some((seq, attempts, error)) = upload_error {
+            emit(&format!("last upload    failed (graph event #{seq}, attempt {attempts}): {error}\n"));
+        }
     }
 }
