@@ -88,6 +88,10 @@ fn the_readme_walk_through_runs() {
         "same history",
         "restored 21 of 21 secrets",
         "same creds, same seed",
+        "uploaded 65 graph events from the vault",
+        "65 stored now, 0 already there",
+        "pending        0",
+        "0 stored now, 65 already there",
     ] {
         assert!(stdout.contains(expected), "the walk-through did not print {expected:?}:\n{stdout}\n{stderr}");
     }
