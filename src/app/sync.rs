@@ -426,7 +426,7 @@ pub fn upload_bundle(
                     &UploadOptions::default(),
                     |_| {
                         done += 1;
-                        if done % 256 == 0 {
+                        if done.is_multiple_of(256) {
                             progress(SyncProgress { phase: SyncPhase::Uploading, done, total });
                         }
                     },
