@@ -22,6 +22,8 @@ mod gui_nats;
 mod gui_organization;
 #[cfg(feature = "gui")]
 mod gui_pki;
+#[cfg(all(feature = "gui", feature = "sync"))]
+mod gui_sync;
 #[cfg(feature = "gui")]
 mod gui_vault;
 mod keys;
@@ -36,6 +38,8 @@ mod support;
 mod sync_closed_loop;
 #[cfg(feature = "sync")]
 mod sync_provision;
+#[cfg(feature = "sync")]
+mod sync_replay;
 #[cfg(feature = "sync")]
 mod sync_upload;
 #[cfg(feature = "sync")]

@@ -51,10 +51,13 @@ fn status(vault: &Vault) -> (u64, u64, u64) {
     (s["graph_events"].as_u64().unwrap(), s["pending"].as_u64().unwrap(), s["uploaded"].as_u64().unwrap())
 }
 
-/// Every block the vault holds, by CID: graph events, domain events, artifacts.
-fn vault_blocks(vault: &Vault) -> (Vec<(Cid, Vec<u8>)>, Vec<(Cid, Vec<u8>)>) {
+/// Blocks with their CIDs.
+type Blocks = Vec<(Cid, Vec<u8>)>;
+
+/// Every block the vault holds, by CID: graph events, and domain events with artifacts.
+fn vault_blocks(vault: &Vault) -> (Blocks, Blocks) {
     let conn = vault.sql();
-    let read = |sql: &str| -> Vec<(Cid, Vec<u8>)> {
+    let read = |sql: &str| -> Blocks {
         let mut stmt = conn.prepare(sql).unwrap();
         stmt.query_map([], |r| Ok((Cid::try_from(r.get::<_, Vec<u8>>(0)?.as_slice()).unwrap(), r.get(1)?)))
             .unwrap()
@@ -98,7 +101,7 @@ async fn check_server_holds(client: &async_nats::Client, vault: &Vault) {
     }
     let store = js.get_object_store(BUCKET).await.unwrap();
     let chunks = js.get_stream(format!("OBJ_{BUCKET}")).await.unwrap();
-    let all: Vec<(Cid, Vec<u8>)> = graph.into_iter().chain(others).collect();
+    let all: Blocks = graph.into_iter().chain(others).collect();
     let checked: Vec<()> = futures_util::stream::iter(all)
         .map(|(cid, bytes)| {
             let (store, chunks) = (store.clone(), chunks.clone());

@@ -44,13 +44,13 @@ use crate::crypto::keystore::{self, MasterKey, NONCE_LEN, Passphrase, SecretByte
 use crate::crypto::ssh;
 use crate::domain::ArtifactKind;
 use crate::projection::{decode_domain_event, parse_cid};
-use crate::store::{EventRows, ExportRecord, HistoryRange, ImportRecord, StoreError};
+use crate::store::{EventRows, ExportRecord, HistoryRange, ImportRecord, StoreError, Tx};
 
 /// File name extension of bundles.
 pub const BUNDLE_EXTENSION: &str = "age";
 /// An entry of a bundle made ready for the transaction on the reading thread: its rows built
 /// there, so that the applying thread only inserts them.
-struct Prepared {
+pub(super) struct Prepared {
     envelope: crate::domain::EventEnvelope,
     rows: EventRows,
     artifacts: Vec<crate::bundle::Artifact>,
@@ -158,8 +158,93 @@ pub struct ImportReport {
     pub vault_head: Option<Cid>,
 }
 
-fn cancelled() -> AppError {
+pub(super) fn cancelled() -> AppError {
     AppError::Invalid("cancelled; nothing was changed".into())
+}
+
+/// What [`apply_entries`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Applied {
+    /// Domain events, graph events and artifact blocks added.
+    pub added: (u64, u64, u64),
+    /// Entries read.
+    pub done: u64,
+    /// Whether the reader reached its end (answered `None`).
+    pub ended: bool,
+}
+
+/// Applies checked entries in one transaction — the part import and replay share. `next`
+/// reads and checks the entries (each re-derived by [`Entry::derive`]) on a second thread,
+/// until it answers `None` or fails; here, each entry `keep` accepts is applied in `tx`: its
+/// artifact blocks, its read-model changes ([`Tx::apply`]), its rows ([`Tx::append`]). After
+/// each batch `cancel` is looked at and `progress` told the number of entries read. The caller
+/// commits, or drops `tx` on an error.
+pub(super) fn apply_entries(
+    tx: &mut Tx<'_>,
+    mut next: impl FnMut() -> Result<Option<Entry>, AppError> + Send,
+    keep: &mut dyn FnMut(&Prepared) -> Result<bool, AppError>,
+    progress: &mut dyn FnMut(u64),
+    cancel: &AtomicBool,
+) -> Result<Applied, AppError> {
+    let (to_applier, from_reader) = mpsc::sync_channel::<Result<Vec<Prepared>, AppError>>(4);
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                match next() {
+                    Ok(Some(entry)) => {
+                        batch.push(Prepared::from(entry));
+                        if batch.len() == BATCH && to_applier.send(Ok(std::mem::take(&mut batch))).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => {
+                        let _ = to_applier.send(Ok(batch));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = to_applier.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut applied = Applied { added: (0, 0, 0), done: 0, ended: false };
+        for batch in &from_reader {
+            let batch = batch?;
+            if batch.len() < BATCH {
+                applied.ended = true;
+            }
+            for entry in batch {
+                applied.done += 1;
+                if !keep(&entry)? {
+                    continue;
+                }
+                applied.added.2 += entry.artifacts.len() as u64;
+                for artifact in &entry.artifacts {
+                    let media = match artifact.kind {
+                        ArtifactKind::Jwt => super::nats::JWT_MEDIA_TYPE,
+                        ArtifactKind::Certificate => super::pki::CERTIFICATE_MEDIA_TYPE,
+                    };
+                    tx.put_artifact(&artifact.cid, media, &artifact.bytes)?;
+                }
+                tx.apply(&entry.envelope)?;
+                tx.append(&entry.rows)?;
+                applied.added.1 += entry.graph;
+                applied.added.0 += 1;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(cancelled());
+            }
+            progress(applied.done);
+            if applied.ended {
+                break;
+            }
+        }
+        drop(from_reader);
+        reading.join().map_err(|_| AppError::Invalid("the thread reading the entries failed".into()))?;
+        Ok(applied)
+    })
 }
 
 /// A writer that hashes what passes through it and counts it.
@@ -578,84 +663,39 @@ impl Vault {
         let vault_head = tx.head();
 
         // Read and check on a second thread; apply here.
-        let (to_applier, from_reader) = mpsc::sync_channel::<Result<Vec<Prepared>, BundleError>>(4);
-        let applied = std::thread::scope(|scope| -> Result<(u64, u64, u64), AppError> {
-            let reading = scope.spawn(move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                loop {
-                    match reader.next_entry() {
-                        Ok(Some(entry)) => {
-                            batch.push(Prepared::from(entry));
-                            if batch.len() == BATCH && to_applier.send(Ok(std::mem::take(&mut batch))).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(None) => {
-                            let _ = to_applier.send(Ok(batch));
-                            return;
-                        }
-                        Err(e) => {
-                            let _ = to_applier.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-            });
-            let mut added = (0u64, 0u64, 0u64);
-            let mut done = 0u64;
-            let mut matched = have + 1 == first;
-            let mut ended = false;
-            for batch in &from_reader {
-                let batch = batch?;
-                if batch.len() < BATCH {
-                    ended = true;
-                }
-                for entry in batch {
-                    done += 1;
-                    if entry.last_graph_seq <= have {
-                        // Already in this vault: it must be the same event.
-                        if entry.last_graph_seq == have {
-                            matched = entry.last_cid == vault_head;
-                            if !matched {
-                                return Err(AppError::Invalid(format!(
-                                    "this vault's history differs from the bundle's at graph event #{have}"
-                                )));
-                            }
-                        }
-                        continue;
-                    }
+        let mut matched = have + 1 == first;
+        let mut keep = |entry: &Prepared| -> Result<bool, AppError> {
+            if entry.last_graph_seq <= have {
+                // Already in this vault: it must be the same event.
+                if entry.last_graph_seq == have {
+                    matched = entry.last_cid == vault_head;
                     if !matched {
                         return Err(AppError::Invalid(format!(
-                            "this vault's history does not end at an event boundary of the bundle (graph event #{have})"
+                            "this vault's history differs from the bundle's at graph event #{have}"
                         )));
                     }
-                    added.2 += entry.artifacts.len() as u64;
-                    for artifact in &entry.artifacts {
-                        let media = match artifact.kind {
-                            ArtifactKind::Jwt => super::nats::JWT_MEDIA_TYPE,
-                            ArtifactKind::Certificate => super::pki::CERTIFICATE_MEDIA_TYPE,
-                        };
-                        tx.put_artifact(&artifact.cid, media, &artifact.bytes)?;
-                    }
-                    tx.apply(&entry.envelope)?;
-                    tx.append(&entry.rows)?;
-                    added.1 += entry.graph;
-                    added.0 += 1;
                 }
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(cancelled());
-                }
-                progress(BundleProgress { phase: "importing", done, total });
-                if ended {
-                    break;
-                }
+                return Ok(false);
             }
-            drop(from_reader);
-            reading.join().map_err(|_| AppError::Invalid("the thread reading the bundle failed".into()))?;
-            if !ended || done != total {
+            if !matched {
+                return Err(AppError::Invalid(format!(
+                    "this vault's history does not end at an event boundary of the bundle (graph event #{have})"
+                )));
+            }
+            Ok(true)
+        };
+        let applied = apply_entries(
+            &mut tx,
+            || reader.next_entry().map_err(AppError::from),
+            &mut keep,
+            &mut |done| progress(BundleProgress { phase: "importing", done, total }),
+            cancel,
+        )
+        .and_then(|applied| {
+            if !applied.ended || applied.done != total {
                 return Err(AppError::Invalid("the bundle ended before its last event".into()));
             }
-            Ok(added)
+            Ok(applied.added)
         });
         let added = applied?;
         tx.record_import(&ImportRecord {

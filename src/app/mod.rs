@@ -19,6 +19,8 @@ pub mod nats;
 mod org_page;
 pub mod pki;
 #[cfg(feature = "sync")]
+pub mod replay;
+#[cfg(feature = "sync")]
 pub mod sync;
 
 use std::path::{Path, PathBuf};

@@ -144,6 +144,87 @@ pub struct Entry {
     pub last_graph_seq: u64,
 }
 
+fn missing(what: String) -> BundleError {
+    BundleError::Malformed(format!("{what} is missing (the bundle was cut or a block removed)"))
+}
+
+impl Entry {
+    /// Re-derives one domain event and everything that came with it: the one check shared by
+    /// [`BundleReader::next_entry`] and replay (`app::replay`, which reads the blocks from a
+    /// NATS server), so that both record exactly what the recording vault recorded.
+    ///
+    /// * `(cid, bytes)`: the domain event block as read. It must decode, and encode again to
+    ///   the same bytes and CID (so it is canonical and its CID is its hash).
+    /// * `(domain_seq, graph_seq)`: the position of the domain event, and of its first graph
+    ///   event, in the history (for messages and the entry's sequence numbers).
+    /// * `chain`: the chain so far; the graph events derived are linked onto it.
+    /// * `seen`: the artifacts introduced so far. For each artifact the event refers to that is
+    ///   not in it, `artifact(cid)` gives the block read for it, which must hash to that CID.
+    /// * `graph(seq, expected)`: the graph event block read where the derived block
+    ///   `expected` (graph event `#seq`) should be, as its CID (as recorded, not checked) and
+    ///   bytes; it must be exactly that block.
+    /// * `whence`: what held the blocks ("the bundle"), for the messages.
+    pub fn derive(
+        (cid, bytes): (Cid, Vec<u8>),
+        (domain_seq, graph_seq): (u64, u64),
+        chain: &mut Chain,
+        seen: &mut HashSet<Cid>,
+        artifact: &mut dyn FnMut(Cid) -> Result<Vec<u8>, BundleError>,
+        graph: &mut dyn FnMut(u64, &Block) -> Result<Block, BundleError>,
+        whence: &str,
+    ) -> Result<Entry, BundleError> {
+        let envelope = decode_domain_event(&bytes).map_err(|e| {
+            check_block(&cid, &bytes).err().unwrap_or_else(|| {
+                BundleError::Malformed(format!("block {cid}, where domain event #{domain_seq} should be: {e}"))
+            })
+        })?;
+        let lifted = GraphProjector
+            .lift(&envelope)
+            .map_err(|e| BundleError::Malformed(format!("domain event #{domain_seq} cannot be encoded again: {e}")))?;
+        if lifted.domain.bytes != bytes || lifted.domain.cid != cid {
+            return Err(check_block(&cid, &bytes).err().unwrap_or_else(|| {
+                BundleError::Malformed(format!("domain event #{domain_seq} ({cid}) is not in canonical form"))
+            }));
+        }
+        let mut artifacts = Vec::new();
+        for (kind, text) in envelope.event.artifacts() {
+            let expected = parse_cid(text).filter(|c| c.codec() == RAW).ok_or_else(|| {
+                BundleError::Malformed(format!("domain event #{domain_seq} refers to a malformed artifact CID"))
+            })?;
+            if !seen.insert(expected) {
+                continue;
+            }
+            let bytes = artifact(expected)?;
+            check_block(&expected, &bytes)?;
+            artifacts.push(Artifact { kind, cid: expected, bytes });
+        }
+        let prev = chain.head();
+        let mut blocks = Vec::with_capacity(lifted.graph.len());
+        for event in &lifted.graph {
+            let expected = chain
+                .link(event)
+                .map_err(|e| BundleError::Malformed(format!("a graph event cannot be encoded: {e}")))?;
+            let seq = graph_seq + blocks.len() as u64;
+            let Block { cid, bytes } = graph(seq, &expected)?;
+            if cid != expected.cid || bytes != expected.bytes {
+                return Err(if cid == expected.cid {
+                    check_block(&cid, &bytes)
+                        .err()
+                        .unwrap_or_else(|| BundleError::Malformed(format!("graph event #{seq} differs")))
+                } else {
+                    BundleError::Malformed(format!(
+                        "graph event #{seq} should be {} (derived from domain event #{domain_seq}) but block {cid} is there: {whence} was altered or a block is missing",
+                        expected.cid
+                    ))
+                });
+            }
+            blocks.push(expected);
+        }
+        let last_graph_seq = (graph_seq + blocks.len() as u64).saturating_sub(1);
+        Ok(Entry { envelope, lifted, prev, blocks, artifacts, domain_seq, last_graph_seq })
+    }
+}
+
 /// Reads a bundle, checking everything (see the module documentation).
 pub struct BundleReader<P: Read> {
     car: CarReader<BufReader<P>>,
@@ -201,10 +282,6 @@ impl<P: Read> BundleReader<P> {
         self.domain
     }
 
-    fn missing(&self, what: String) -> BundleError {
-        BundleError::Malformed(format!("{what} is missing (the bundle was cut or a block removed)"))
-    }
-
     /// The next domain event with its artifacts and graph events, all checked; `None` after
     /// the last, once the counts and the head have been checked against the manifest.
     pub fn next_entry(&mut self) -> Result<Option<Entry>, BundleError> {
@@ -226,66 +303,40 @@ impl<P: Read> BundleReader<P> {
                 "block {cid} is where domain event #{domain_seq} should be, and is not DAG-CBOR"
             )));
         }
-        let envelope = decode_domain_event(&bytes).map_err(|e| {
-            check_block(&cid, &bytes).err().unwrap_or_else(|| {
-                BundleError::Malformed(format!("block {cid}, where domain event #{domain_seq} should be: {e}"))
-            })
-        })?;
-        let lifted = GraphProjector
-            .lift(&envelope)
-            .map_err(|e| BundleError::Malformed(format!("domain event #{domain_seq} cannot be encoded again: {e}")))?;
-        if lifted.domain.bytes != bytes || lifted.domain.cid != cid {
-            return Err(check_block(&cid, &bytes).err().unwrap_or_else(|| {
-                BundleError::Malformed(format!("domain event #{domain_seq} ({cid}) is not in canonical form"))
-            }));
-        }
-        let mut artifacts = Vec::new();
-        for (kind, text) in envelope.event.artifacts() {
-            let expected = parse_cid(text).filter(|c| c.codec() == RAW).ok_or_else(|| {
-                BundleError::Malformed(format!("domain event #{domain_seq} refers to a malformed artifact CID"))
-            })?;
-            if !self.seen.insert(expected) {
-                continue;
-            }
-            let (cid, bytes) = self
-                .car
+        let graph_seq = self.manifest.graph.first + self.graph;
+        // Both closures read the archive, one at a time.
+        let car = std::cell::RefCell::new(&mut self.car);
+        let mut artifact = |expected: Cid| -> Result<Vec<u8>, BundleError> {
+            let (cid, bytes) = car
+                .borrow_mut()
                 .next_block()?
-                .ok_or_else(|| self.missing(format!("artifact {expected} of domain event #{domain_seq}")))?;
+                .ok_or_else(|| missing(format!("artifact {expected} of domain event #{domain_seq}")))?;
             if cid != expected {
                 return Err(BundleError::Malformed(format!(
                     "block {cid} is where artifact {expected} of domain event #{domain_seq} should be (a block is missing or out of order)"
                 )));
             }
-            artifacts.push(Artifact { kind, cid, bytes });
-        }
-        let prev = self.chain.head();
-        let mut blocks = Vec::with_capacity(lifted.graph.len());
-        for event in &lifted.graph {
-            let expected = self
-                .chain
-                .link(event)
-                .map_err(|e| BundleError::Malformed(format!("a graph event cannot be encoded: {e}")))?;
-            let seq = self.manifest.graph.first + self.graph;
-            let (cid, bytes) =
-                self.car.next_raw()?.ok_or_else(|| self.missing(format!("graph event #{seq} ({})", expected.cid)))?;
-            if cid != expected.cid || bytes != expected.bytes {
-                return Err(if cid == expected.cid {
-                    check_block(&cid, &bytes)
-                        .err()
-                        .unwrap_or_else(|| BundleError::Malformed(format!("graph event #{seq} differs")))
-                } else {
-                    BundleError::Malformed(format!(
-                        "graph event #{seq} should be {} (derived from domain event #{domain_seq}) but block {cid} is there: the bundle was altered or a block is missing",
-                        expected.cid
-                    ))
-                });
-            }
-            self.graph += 1;
-            blocks.push(expected);
-        }
+            Ok(bytes)
+        };
+        let mut graph = |seq: u64, expected: &Block| -> Result<Block, BundleError> {
+            let (cid, bytes) = car
+                .borrow_mut()
+                .next_raw()?
+                .ok_or_else(|| missing(format!("graph event #{seq} ({})", expected.cid)))?;
+            Ok(Block { cid, bytes })
+        };
+        let entry = Entry::derive(
+            (cid, bytes),
+            (domain_seq, graph_seq),
+            &mut self.chain,
+            &mut self.seen,
+            &mut artifact,
+            &mut graph,
+            "the bundle",
+        )?;
+        self.graph += entry.blocks.len() as u64;
         self.domain += 1;
-        let last_graph_seq = self.manifest.graph.first + self.graph - 1;
-        Ok(Some(Entry { envelope, lifted, prev, blocks, artifacts, domain_seq, last_graph_seq }))
+        Ok(Some(entry))
     }
 
     /// At the end of the archive: everything announced was there, and nothing else.

@@ -172,6 +172,20 @@ pub enum Cmd {
         #[arg(long)]
         save: bool,
     },
+    /// Rebuild a vault in the data directory (which must hold no vault with events) from a NATS
+    /// server alone: every graph event of the stream CIM_GRAPH_EVENTS and the blocks of the
+    /// object store cim-graph-payloads, every CID recomputed, the chain re-derived, all applied
+    /// in one transaction (all or nothing); asks for the new vault's passphrase as init does
+    #[cfg(feature = "sync")]
+    Replay {
+        /// Where and how to connect
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Replay the history ending at this graph event (bafy…); needed when the stream holds
+        /// several histories (several devices)
+        #[arg(long, value_name = "CID")]
+        head: Option<String>,
+    },
 }
 
 /// Where and how to reach NATS (`sync`, `replay`). Given flags override sync.json's settings.

@@ -11,6 +11,8 @@ mod bundle;
 mod output;
 mod passphrase;
 #[cfg(feature = "sync")]
+mod replay;
+#[cfg(feature = "sync")]
 mod sync;
 
 use std::io::Write;
@@ -164,6 +166,12 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
     if let Cmd::Sync { server, bundle: Some(file), identity, bundle_passphrase_file, save } = cmd {
         // Runs on the online machine, which may hold no vault.
         sync::sync_bundle(out, &dir, server, *save, file, identity.as_deref(), bundle_passphrase_file.as_deref())?;
+        return Ok(EXIT_OK);
+    }
+    #[cfg(feature = "sync")]
+    if let Cmd::Replay { server, head } = cmd {
+        // Creates the vault (as `init` does) once the server's history has been read.
+        replay::replay(cli, out, &dir, server, head.as_deref())?;
         return Ok(EXIT_OK);
     }
     let mut vault = Vault::open(&dir)?;
@@ -406,6 +414,8 @@ fn dispatch(cli: &Cli, out: &Printer) -> Result<u8, AppError> {
         }
         #[cfg(feature = "sync")]
         Cmd::Sync { server, save, .. } => sync::sync(out, &mut vault, server, *save)?,
+        #[cfg(feature = "sync")]
+        Cmd::Replay { .. } => unreachable!("handled above"),
     }
     Ok(EXIT_OK)
 }

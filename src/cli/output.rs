@@ -395,6 +395,7 @@ impl Printer {
     }
 
     /// An informational line on stderr (never on stdout, which scripts parse).
+    #[cfg(feature = "sync")]
     pub fn note(&self, message: &str) {
         let _ = writeln!(std::io::stderr(), "{message}");
     }

@@ -7,9 +7,17 @@
 //! screen as a message. Screens never touch the vault, the disk or the network themselves.
 //!
 //! Screens (`screen::*`): vault (create or unlock), organization, keys, NATS, PKI, events
-//! (with a graph view) and export / import. Each has `State`, `Message`, `Action`, `update` and
-//! `view`. Export and import report progress while they run: the root runs them as a stream
-//! ([`jobs::bundle::start`]) whose events come back to the screen as messages.
+//! (with a graph view), export / import and, with the feature `sync`, sync. Each has `State`,
+//! `Message`, `Action`, `update` and `view`. Export and import report progress while they run:
+//! the root runs them as a stream ([`jobs::bundle::start`]) whose events come back to the
+//! screen as messages. An upload to NATS is a [`Subscription`] instead
+//! (`jobs::sync::subscription`): the root subscribes while the sync screen says an upload is
+//! running, keyed on the upload's id, and drops it when the screen no longer does.
+//!
+//! Below every screen of an open vault, a status bar shows the graph events pending upload and
+//! those uploaded. The root reads them ([`Counts`]) when the vault opens and again after every
+//! job that can change them: any screen's job (a command, a load), an export or import, an
+//! upload.
 //!
 //! Safety habits: the vault locks on Ctrl+L and after an idle time without input ([`IDLE_LOCK`]
 //! unless configured: `CIM_KEYS_IDLE_LOCK` in seconds, or `cim-keys gui --idle-lock SECONDS`; the
@@ -35,6 +43,8 @@ pub use secret::SecretText;
 use crate::app::{AppError, ErrorKind, Vault};
 use crate::crypto::keystore::Passphrase;
 use crate::domain::OrgId;
+#[cfg(feature = "sync")]
+use screen::sync;
 use screen::{bundle, events, keys, nats, organization, pki, vault};
 
 /// The vault locks after this long without keyboard or mouse input, unless configured.
@@ -173,10 +183,22 @@ pub enum Section {
     Events,
     /// Export and import of bundles.
     Bundle,
+    /// Upload to NATS.
+    #[cfg(feature = "sync")]
+    Sync,
 }
 
 impl Section {
-    const ALL: [Section; 6] = [Self::Organization, Self::Keys, Self::Nats, Self::Pki, Self::Events, Self::Bundle];
+    const ALL: &[Section] = &[
+        Self::Organization,
+        Self::Keys,
+        Self::Nats,
+        Self::Pki,
+        Self::Events,
+        Self::Bundle,
+        #[cfg(feature = "sync")]
+        Self::Sync,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -186,6 +208,8 @@ impl Section {
             Self::Pki => "PKI",
             Self::Events => "Events",
             Self::Bundle => "Export / import",
+            #[cfg(feature = "sync")]
+            Self::Sync => "Sync",
         }
     }
 }
@@ -209,6 +233,9 @@ pub enum Screen {
     Events(events::State),
     /// See [`bundle`].
     Bundle(bundle::State),
+    /// See [`sync`].
+    #[cfg(feature = "sync")]
+    Sync(sync::State),
 }
 
 /// Everything that can happen.
@@ -230,6 +257,11 @@ pub enum Message {
     Events(events::Message),
     /// See [`bundle::Message`].
     Bundle(bundle::Message),
+    /// See [`sync::Message`].
+    #[cfg(feature = "sync")]
+    Sync(sync::Message),
+    /// The status bar's counts were read (or not).
+    Counts(Result<Counts, GuiError>),
     /// A sidebar entry was chosen.
     Navigate(Section),
     /// Lock now (Ctrl+L or the button).
@@ -251,6 +283,28 @@ pub enum Message {
     ClearClipboard(String),
 }
 
+/// What the status bar shows of the open vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Graph events not yet uploaded.
+    pub pending: u64,
+    /// Graph events uploaded.
+    pub uploaded: u64,
+}
+
+/// Reads the [`Counts`].
+#[derive(Debug)]
+struct ReadCounts;
+
+impl Job for ReadCounts {
+    type Reply = Counts;
+
+    fn run(self, ctx: Ctx<'_>) -> Result<Counts, GuiError> {
+        let status = ctx.vault.status()?;
+        Ok(Counts { pending: status.pending, uploaded: status.uploaded })
+    }
+}
+
 /// The root.
 #[derive(Debug)]
 pub struct App {
@@ -262,6 +316,8 @@ pub struct App {
     dark: bool,
     last_input: Instant,
     idle_lock: Duration,
+    /// The status bar's counts, once read.
+    counts: Option<Counts>,
 }
 
 impl App {
@@ -283,6 +339,7 @@ impl App {
             dark: false,
             last_input: Instant::now(),
             idle_lock,
+            counts: None,
         };
         (app, iced::widget::operation::focus("passphrase"))
     }
@@ -297,6 +354,11 @@ impl App {
         &self.screen
     }
 
+    /// What the status bar shows, once read.
+    pub fn counts(&self) -> Option<Counts> {
+        self.counts
+    }
+
     fn title(&self) -> String {
         match &self.session {
             Some(_) => format!("cim-keys — {}", self.section.label()),
@@ -308,7 +370,9 @@ impl App {
         if self.dark { theme::dark() } else { theme::light() }
     }
 
-    fn subscription(&self) -> Subscription<Message> {
+    /// What the window listens to: the keyboard; with a vault open, the idle timer; and a
+    /// running upload (see `jobs::sync::subscription`).
+    pub fn subscription(&self) -> Subscription<Message> {
         let keys = keyboard::listen().filter_map(|event| match event {
             keyboard::Event::KeyPressed { key: keyboard::Key::Character(c), modifiers, .. }
                 if modifiers.command() && c.as_str() == "l" =>
@@ -327,6 +391,15 @@ impl App {
         let mut subscriptions = vec![keys];
         if self.session.is_some() {
             subscriptions.push(iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick));
+        }
+        #[cfg(feature = "sync")]
+        if let (Some(session), Screen::Sync(state)) = (&self.session, &self.screen)
+            && let Some(upload) = state.upload()
+        {
+            subscriptions.push(
+                jobs::sync::subscription(session.clone(), upload.clone())
+                    .map(|(id, event)| Message::Sync(sync::Message::Report(id, event))),
+            );
         }
         Subscription::batch(subscriptions)
     }
@@ -349,8 +422,15 @@ impl App {
         )
     }
 
-    /// The root's update: dispatch, and turn actions into tasks.
+    /// The root's update: dispatch, and turn actions into tasks; after a job that can change
+    /// the status bar's counts, read them again.
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        let refresh = changes_counts(&message);
+        let task = self.dispatch(message);
+        if refresh { Task::batch([task, self.job(ReadCounts, Message::Counts)]) } else { task }
+    }
+
+    fn dispatch(&mut self, message: Message) -> Task<Message> {
         if !matches!(message, Message::Tick) {
             self.last_input = Instant::now();
         }
@@ -459,6 +539,20 @@ impl App {
                 let action = state.update(m);
                 self.bundle(action)
             }
+            #[cfg(feature = "sync")]
+            Message::Sync(m) => {
+                let Screen::Sync(state) = &mut self.screen else { return Task::none() };
+                let action = state.update(m);
+                self.sync(action)
+            }
+            Message::Counts(Ok(counts)) => {
+                if self.session.is_some() {
+                    self.counts = Some(counts);
+                }
+                Task::none()
+            }
+            // The bar keeps what it showed; the screens show the error of the job itself.
+            Message::Counts(Err(_)) => Task::none(),
             Message::ClearClipboard(copied) => iced::clipboard::read().then(move |current| {
                 if current.as_deref() == Some(copied.as_str()) {
                     iced::clipboard::write(String::new())
@@ -532,11 +626,42 @@ impl App {
         }
     }
 
-    fn lock(&mut self) {
-        if let Screen::Bundle(state) = &self.screen {
-            state.leave();
+    /// Turns the Sync screen's action into a task. (The upload is not an action: it is the
+    /// subscription the screen's state asks for.)
+    #[cfg(feature = "sync")]
+    fn sync(&mut self, action: sync::Action) -> Task<Message> {
+        match action {
+            sync::Action::None => Task::none(),
+            sync::Action::Run(job) => self.job(job, |r| Message::Sync(sync::Message::Done(r))),
+            sync::Action::Test(config) => Task::perform(
+                async move {
+                    tokio::task::spawn_blocking(move || jobs::sync::test_connection(&config))
+                        .await
+                        .unwrap_or_else(|_| Err(GuiError::new("the connection test stopped unexpectedly")))
+                },
+                |r| Message::Sync(sync::Message::Tested(r)),
+            ),
+            sync::Action::Pick(pick) => Task::perform(
+                async move { rfd::AsyncFileDialog::new().pick_file().await.map(|h| h.path().to_owned()) },
+                move |path| Message::Sync(sync::Message::Picked(pick, path)),
+            ),
         }
+    }
+
+    /// A running transfer or upload is cancelled when its screen is left.
+    fn leave(&self) {
+        match &self.screen {
+            Screen::Bundle(state) => state.leave(),
+            #[cfg(feature = "sync")]
+            Screen::Sync(state) => state.leave(),
+            _ => {}
+        }
+    }
+
+    fn lock(&mut self) {
+        self.leave();
         self.session = None;
+        self.counts = None;
         self.screen = Screen::Vault(vault::State::new(&self.data_dir));
     }
 
@@ -544,9 +669,7 @@ impl App {
         if self.session.is_none() {
             return Task::none();
         }
-        if let Screen::Bundle(state) = &self.screen {
-            state.leave();
-        }
+        self.leave();
         self.section = section;
         let org = self.org;
         match section {
@@ -600,6 +723,12 @@ impl App {
                 self.screen = Screen::Bundle(state);
                 self.bundle(action)
             }
+            #[cfg(feature = "sync")]
+            Section::Sync => {
+                let (state, action) = sync::State::new();
+                self.screen = Screen::Sync(state);
+                self.sync(action)
+            }
         }
     }
 
@@ -614,13 +743,35 @@ impl App {
             Screen::Pki(state) => state.view().map(Message::Pki),
             Screen::Events(state) => state.view().map(Message::Events),
             Screen::Bundle(state) => state.view().map(Message::Bundle),
+            #[cfg(feature = "sync")]
+            Screen::Sync(state) => state.view().map(Message::Sync),
         };
-        row![self.sidebar(), container(content).padding(theme::PAD).width(Length::Fill).height(Length::Fill)].into()
+        row![
+            self.sidebar(),
+            column![container(content).padding(theme::PAD).width(Length::Fill).height(Length::Fill), self.status_bar()]
+        ]
+        .into()
+    }
+
+    /// The line under every screen of an open vault: what is pending upload.
+    fn status_bar(&self) -> Element<'_, Message> {
+        let line = match self.counts {
+            Some(counts) => row![
+                text(format!("Pending upload: {}", counts.pending)).size(theme::SMALL),
+                text(format!("Uploaded: {}", counts.uploaded)).size(theme::SMALL).style(theme::muted),
+            ],
+            None => row![text("Pending upload: …").size(theme::SMALL).style(theme::muted)],
+        };
+        container(line.spacing(theme::SECTION))
+            .padding([theme::GAP / 2.0, theme::PAD])
+            .width(Length::Fill)
+            .style(theme::sidebar)
+            .into()
     }
 
     fn sidebar(&self) -> Element<'_, Message> {
         let mut entries = column![text("cim-keys").size(theme::HEADING)].spacing(theme::GAP);
-        for section in Section::ALL {
+        for &section in Section::ALL {
             entries = entries.push(
                 button(text(section.label()))
                     .width(Length::Fill)
@@ -642,6 +793,23 @@ impl App {
             .height(Length::Fill)
             .style(theme::sidebar)
             .into()
+    }
+}
+
+/// Whether the message ends a job that can change the status bar's counts: the vault opened,
+/// any screen's job (commands among them), an export or import, an upload.
+fn changes_counts(message: &Message) -> bool {
+    match message {
+        Message::Opened(Ok(_)) => true,
+        Message::Organization(organization::Message::Done(_))
+        | Message::Keys(keys::Message::Done(_))
+        | Message::Nats(nats::Message::Done(_))
+        | Message::Pki(pki::Message::Done(_))
+        | Message::Events(events::Message::Done(_)) => true,
+        Message::Bundle(bundle::Message::Transfer(_, jobs::bundle::Event::Finished(_))) => true,
+        #[cfg(feature = "sync")]
+        Message::Sync(sync::Message::Done(_) | sync::Message::Report(_, jobs::sync::Event::Finished(_))) => true,
+        _ => false,
     }
 }
 

@@ -29,6 +29,9 @@ pub struct Tx<'c> {
     /// The sequence number of the first graph event recorded in this transaction: its outbox
     /// rows, one per graph event from there on, are inserted together at [`Tx::commit`].
     first_graph_seq: Option<i64>,
+    /// Set by [`Tx::record_as_uploaded`]: the graph events recorded came from the server, and
+    /// their outbox rows are inserted uploaded at this time instead of pending.
+    uploaded_at: Option<String>,
     /// The NATS accounts `decide` asked about in this transaction, as the read models gave them.
     /// A bootstrap asks about the same dozen accounts ten thousand times (once per user), so
     /// they are read once. Only accounts that exist are kept; [`Tx::apply`] drops them all
@@ -144,8 +147,16 @@ impl<'c> Tx<'c> {
             domain_added: 0,
             graph_added: 0,
             first_graph_seq: None,
+            uploaded_at: None,
             nats_accounts: RefCell::default(),
         })
+    }
+
+    /// The graph events this transaction records came from the NATS server (`replay`): their
+    /// outbox rows are recorded uploaded at `at`, and the vault's `uploaded` count grows
+    /// instead of `pending`, at [`Tx::commit`].
+    pub fn record_as_uploaded(&mut self, at: Timestamp) {
+        self.uploaded_at = Some(at.to_string());
     }
 
     /// The head CID, including what this transaction recorded so far.
@@ -306,9 +317,16 @@ impl<'c> Tx<'c> {
         if let Some(first) = self.first_graph_seq {
             // Every graph event from the first recorded here on is this transaction's: it holds
             // the write lock, and sequence numbers only grow.
-            let added = self
-                .tx
-                .execute("INSERT INTO outbox (graph_seq) SELECT seq FROM graph_events WHERE seq >= ?1", [first])?;
+            let added = match &self.uploaded_at {
+                None => self
+                    .tx
+                    .execute("INSERT INTO outbox (graph_seq) SELECT seq FROM graph_events WHERE seq >= ?1", [first])?,
+                Some(at) => self.tx.execute(
+                    "INSERT INTO outbox (graph_seq, state, uploaded_at) \
+                     SELECT seq, 'uploaded', ?2 FROM graph_events WHERE seq >= ?1",
+                    (first, at),
+                )?,
+            };
             if added as i64 != self.graph_added {
                 return Err(StoreError::Corrupt(format!(
                     "{} graph events were recorded but {added} follow the first of them",
@@ -317,9 +335,13 @@ impl<'c> Tx<'c> {
             }
         }
         if self.domain_added > 0 {
+            let counted =
+                if self.uploaded_at.is_some() { "uploaded = uploaded + ?3" } else { "pending = pending + ?3" };
             self.tx.execute(
-                "UPDATE vault SET head_cid = ?1, domain_events = domain_events + ?2, graph_events = graph_events + ?3, \
-                 pending = pending + ?3 WHERE singleton = 1",
+                &format!(
+                    "UPDATE vault SET head_cid = ?1, domain_events = domain_events + ?2, graph_events = graph_events \
+                     + ?3, {counted} WHERE singleton = 1"
+                ),
                 (self.chain.head().map(|c| c.to_bytes()), self.domain_added, self.graph_added),
             )?;
         }

@@ -9,4 +9,6 @@ pub mod keys;
 pub mod nats;
 pub mod organization;
 pub mod pki;
+#[cfg(feature = "sync")]
+pub mod sync;
 pub mod vault;
