@@ -8,7 +8,7 @@ use age::secrecy::ExposeSecret;
 use cim_keys::bundle::car::{CarReader, CarWriter};
 use serde_json::Value;
 
-use crate::support::{self, Run, Vault, rich_vault};
+use crate::support::{self, Run, Vault, read_models, rich_vault};
 
 const BUNDLE_PASSPHRASE: &str = "a different passphrase for the card";
 
@@ -61,46 +61,6 @@ fn import_as(vault: &Vault, file: &Path, identity: Option<&Path>, json: bool) ->
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     with_bundle_passphrase(vault, &args)
-}
-
-/// Every read model table, row by row, in a stable order: what "the same read models" means.
-fn read_models(vault: &Vault) -> Vec<String> {
-    let conn = vault.sql();
-    let tables = [
-        "aggregates",
-        "organizations",
-        "units",
-        "people",
-        "person_units",
-        "roles",
-        "role_assignments",
-        "keys",
-        "cas",
-        "certificates",
-        "artifacts",
-        "nats_operators",
-        "nats_accounts",
-        "nats_users",
-        "nats_signing_keys",
-        "org_counts",
-    ];
-    let mut out = Vec::new();
-    for table in tables {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).unwrap();
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let mut line = format!("{table}:");
-                for i in 0..columns {
-                    let value: rusqlite::types::Value = r.get(i)?;
-                    line.push_str(&format!(" {value:?}"));
-                }
-                Ok(line)
-            })
-            .unwrap();
-        out.extend(rows.map(Result::unwrap));
-    }
-    out
 }
 
 /// The `events` listings, graph and domain.

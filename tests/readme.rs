@@ -92,6 +92,8 @@ fn the_readme_walk_through_runs() {
         "65 stored now, 0 already there",
         "pending        0",
         "0 stored now, 65 already there",
+        "replayed 25 domain events (65 graph events, 13 artifacts)",
+        "same history, rebuilt from NATS",
     ] {
         assert!(stdout.contains(expected), "the walk-through did not print {expected:?}:\n{stdout}\n{stderr}");
     }

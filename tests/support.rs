@@ -151,6 +151,52 @@ pub fn rich_vault() -> (Vault, Org) {
     (vault, org)
 }
 
+/// Every read model table, row by row, in a stable order: what "the same read models" means.
+pub fn read_models(vault: &Vault) -> Vec<String> {
+    let conn = vault.sql();
+    let tables = [
+        "aggregates",
+        "organizations",
+        "units",
+        "people",
+        "person_units",
+        "roles",
+        "role_assignments",
+        "keys",
+        "cas",
+        "certificates",
+        "artifacts",
+        "nats_operators",
+        "nats_accounts",
+        "nats_users",
+        "nats_signing_keys",
+        "org_counts",
+    ];
+    let mut out = Vec::new();
+    for table in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let mut line = format!("{table}:");
+                for i in 0..columns {
+                    let value: rusqlite::types::Value = r.get(i)?;
+                    line.push_str(&format!(" {value:?}"));
+                }
+                Ok(line)
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out
+}
+
+/// (graph events, pending, uploaded), from `status --json`.
+pub fn upload_counts(vault: &Vault) -> (u64, u64, u64) {
+    let s = &vault.run(&["--json", "status"]).json()["status"];
+    (s["graph_events"].as_u64().unwrap(), s["pending"].as_u64().unwrap(), s["uploaded"].as_u64().unwrap())
+}
+
 /// A real `nats-server` process and clients of it, shared by the NATS tests.
 #[cfg(feature = "sync")]
 pub mod nats_server {

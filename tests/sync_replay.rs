@@ -20,7 +20,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::support::nats_server::Server;
-use crate::support::{self, Run, Vault, rich_vault};
+use crate::support::{self, Run, Vault, read_models, rich_vault};
 
 fn jetstream_server(dir: &Path) -> Server {
     let store = dir.join("jetstream");
@@ -37,58 +37,12 @@ fn replay(dir: &Path, url: &str, extra: &[&str], json: bool) -> Run {
     Run::from(support::bin().arg("--data-dir").arg(dir).args(&args).output().unwrap())
 }
 
-/// Every read model table, row by row, in a stable order (as `tests/bundle.rs` compares them).
-fn read_models(vault: &Vault) -> Vec<String> {
-    let conn = vault.sql();
-    let tables = [
-        "aggregates",
-        "organizations",
-        "units",
-        "people",
-        "person_units",
-        "roles",
-        "role_assignments",
-        "keys",
-        "cas",
-        "certificates",
-        "artifacts",
-        "nats_operators",
-        "nats_accounts",
-        "nats_users",
-        "nats_signing_keys",
-        "org_counts",
-    ];
-    let mut out = Vec::new();
-    for table in tables {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).unwrap();
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let mut line = format!("{table}:");
-                for i in 0..columns {
-                    let value: rusqlite::types::Value = r.get(i)?;
-                    line.push_str(&format!(" {value:?}"));
-                }
-                Ok(line)
-            })
-            .unwrap();
-        out.extend(rows.map(Result::unwrap));
-    }
-    out
-}
-
 fn assert_equal_vaults(a: &Vault, b: &Vault) {
     assert_eq!(a.counts(), b.counts(), "status counts and head CID");
     assert_eq!(a.run(&["events"]).ok(), b.run(&["events"]).ok(), "events listing");
     assert_eq!(a.run(&["events", "--domain"]).ok(), b.run(&["events", "--domain"]).ok(), "events --domain listing");
     assert_eq!(read_models(a), read_models(b), "read models");
     b.run(&["verify", "--deep"]).ok();
-}
-
-/// (graph events, pending, uploaded).
-fn outbox(vault: &Vault) -> (u64, u64, u64) {
-    let s = &vault.run(&["--json", "status"]).json()["status"];
-    (s["graph_events"].as_u64().unwrap(), s["pending"].as_u64().unwrap(), s["uploaded"].as_u64().unwrap())
 }
 
 fn head(vault: &Vault) -> String {
@@ -147,11 +101,11 @@ fn a_replayed_vault_equals_the_vault_that_uploaded_it() {
     assert_equal_vaults(&a, &b);
     // Everything came from the server: nothing is pending.
     let graph = a.counts().1;
-    assert_eq!(outbox(&b), (graph, 0, graph));
+    assert_eq!(support::upload_counts(&b), (graph, 0, graph));
 
     // The replayed vault is a vault like any other: it records, and only the new is pending.
     b.run(&["org", "create", "--name", "After Replay"]).ok();
-    assert_eq!(outbox(&b).1, 1);
+    assert_eq!(support::upload_counts(&b).1, 1);
 
     // A data directory holding a vault with events is refused and left as it was.
     let before = std::fs::read(b.db()).unwrap();

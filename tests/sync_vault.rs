@@ -19,7 +19,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::support::nats_server::Server;
-use crate::support::{self, Run, Vault, rich_vault};
+use crate::support::{self, Run, Vault, rich_vault, upload_counts};
 
 const BUNDLE_PASSPHRASE: &str = "the card's own passphrase";
 
@@ -44,11 +44,6 @@ fn sync(vault: &Vault, server: &Server, extra: &[&str]) -> Value {
     let run = vault.run(&args);
     assert_eq!(run.code, 0, "{run:?}");
     run.json()
-}
-
-fn status(vault: &Vault) -> (u64, u64, u64) {
-    let s = &vault.run(&["--json", "status"]).json()["status"];
-    (s["graph_events"].as_u64().unwrap(), s["pending"].as_u64().unwrap(), s["uploaded"].as_u64().unwrap())
 }
 
 /// Blocks with their CIDs.
@@ -124,7 +119,7 @@ fn a_vault_uploads_its_whole_history_once_and_marks_it_uploaded() {
     let tmp = TempDir::new().unwrap();
     let server = jetstream_server(tmp.path());
     let (vault, _) = rich_vault();
-    let (graph, pending, uploaded) = status(&vault);
+    let (graph, pending, uploaded) = upload_counts(&vault);
     assert_eq!((pending, uploaded), (graph, 0));
 
     let report = sync(&vault, &server, &[]);
@@ -132,7 +127,7 @@ fn a_vault_uploads_its_whole_history_once_and_marks_it_uploaded() {
     assert_eq!(report["published"].as_u64(), Some(graph));
     assert_eq!(report["stream_created"], true);
     assert_eq!((report["pending"].as_u64(), report["uploaded"].as_u64()), (Some(0), Some(graph)));
-    assert_eq!(status(&vault), (graph, 0, graph));
+    assert_eq!(upload_counts(&vault), (graph, 0, graph));
     let conn = vault.sql();
     let unmarked: i64 = conn
         .query_row("SELECT count(*) FROM outbox WHERE state != 'uploaded' OR uploaded_at IS NULL", [], |r| r.get(0))
@@ -144,11 +139,11 @@ fn a_vault_uploads_its_whole_history_once_and_marks_it_uploaded() {
     let again = sync(&vault, &server, &[]);
     assert_eq!((again["acknowledged"].as_u64(), again["blocks_put"].as_u64()), (Some(0), Some(0)), "{again}");
     vault.run(&["org", "create", "--name", "Globex"]).ok();
-    let (graph_now, pending, _) = status(&vault);
+    let (graph_now, pending, _) = upload_counts(&vault);
     assert_eq!(pending, graph_now - graph);
     let more = sync(&vault, &server, &[]);
     assert_eq!(more["published"].as_u64(), Some(graph_now - graph), "{more}");
-    assert_eq!(status(&vault), (graph_now, 0, graph_now));
+    assert_eq!(upload_counts(&vault), (graph_now, 0, graph_now));
     run(async { check_server_holds(&client(&server).await, &vault).await });
 }
 
@@ -194,7 +189,7 @@ fn a_second_vault_with_the_same_history_adds_nothing_even_after_the_duplicate_wi
     let b = Vault::new();
     let import = with_bundle_passphrase(b.dir(), &["import", file.to_str().unwrap()]);
     assert_eq!(import.code, 0, "{import:?}");
-    let (graph, pending, _) = status(&b);
+    let (graph, pending, _) = upload_counts(&b);
     assert_eq!(pending, graph, "imported events are pending in the importing vault");
 
     let first = sync(&a, &server, &[]);
@@ -209,7 +204,7 @@ fn a_second_vault_with_the_same_history_adds_nothing_even_after_the_duplicate_wi
         "{second}"
     );
     assert_eq!(second["blocks_put"].as_u64(), Some(0));
-    assert_eq!(status(&b), (graph, 0, graph), "the server's word that it holds them marks them");
+    assert_eq!(upload_counts(&b), (graph, 0, graph), "the server's word that it holds them marks them");
     run(async {
         let client = client(&server).await;
         assert_eq!(stream_state(&client).await, before, "the stream did not change");
@@ -222,7 +217,7 @@ fn a_bundle_uploads_on_a_machine_without_a_vault() {
     let tmp = TempDir::new().unwrap();
     let server = jetstream_server(tmp.path());
     let (a, _) = rich_vault();
-    let (graph, ..) = status(&a);
+    let (graph, ..) = upload_counts(&a);
     let file = export(&a, &tmp.path().join("card"));
     let online = tmp.path().join("online");
     let url = server.url();
@@ -247,7 +242,7 @@ fn a_bundle_uploads_on_a_machine_without_a_vault() {
     assert!(again.stdout.contains(&format!("0 stored now, {graph} already there")), "{}", again.stdout);
     let own = sync(&a, &server, &[]);
     assert_eq!((own["published"].as_u64(), own["already_present"].as_u64()), (Some(0), Some(graph)), "{own}");
-    assert_eq!(status(&a), (graph, 0, graph));
+    assert_eq!(upload_counts(&a), (graph, 0, graph));
 
     // A wrong bundle passphrase: a clear error, nothing sent.
     let wrong = Run::from(
@@ -279,7 +274,7 @@ fn a_sync_process_killed_mid_upload_loses_nothing_and_the_next_run_finishes() {
     let tmp = TempDir::new().unwrap();
     let server = jetstream_server(tmp.path());
     let vault = big_vault(4000);
-    let (graph, ..) = status(&vault);
+    let (graph, ..) = upload_counts(&vault);
     let mut child = support::bin()
         .arg("--data-dir")
         .arg(vault.dir())
@@ -309,7 +304,7 @@ fn a_sync_process_killed_mid_upload_loses_nothing_and_the_next_run_finishes() {
         }
     });
     assert!(at_kill < graph, "killed after the upload finished ({at_kill} of {graph})");
-    let (_, pending, uploaded) = status(&vault);
+    let (_, pending, uploaded) = upload_counts(&vault);
     assert_eq!(pending + uploaded, graph);
     assert!(pending > 0, "the kill left events pending");
     let stored = run(async { stream_state(&client(&server).await).await.0 });
@@ -317,7 +312,7 @@ fn a_sync_process_killed_mid_upload_loses_nothing_and_the_next_run_finishes() {
 
     let report = sync(&vault, &server, &[]);
     assert_eq!(report["acknowledged"].as_u64(), Some(pending), "{report}");
-    assert_eq!(status(&vault), (graph, 0, graph));
+    assert_eq!(upload_counts(&vault), (graph, 0, graph));
     run(async { check_server_holds(&client(&server).await, &vault).await });
 }
 
@@ -344,7 +339,7 @@ fn settings_come_from_flags_or_sync_json_and_bad_ones_are_clear_errors() {
     let down = vault.run(&["sync", "--server", &format!("nats://127.0.0.1:{port}"), "--connect-timeout", "1"]);
     assert_eq!(down.code, 1, "{down:?}");
     assert!(down.stderr.contains("cannot connect") || down.stderr.contains("did not answer"), "{}", down.stderr);
-    let (graph, pending, _) = status(&vault);
+    let (graph, pending, _) = upload_counts(&vault);
     assert_eq!(pending, graph);
 
     // --save writes sync.json; a later run needs no flags.
@@ -354,7 +349,7 @@ fn settings_come_from_flags_or_sync_json_and_bad_ones_are_clear_errors() {
     vault.run(&["org", "create", "--name", "Hooli"]).ok();
     let later = vault.run(&["--json", "sync"]);
     assert_eq!(later.code, 0, "{later:?}");
-    assert_eq!(status(&vault).1, 0);
+    assert_eq!(upload_counts(&vault).1, 0);
     std::fs::write(vault.dir().join("sync.json"), "{\"servers\": [], \"typo\": 1}").unwrap();
     let broken = vault.run(&["sync"]);
     assert_eq!(broken.code, 2, "{broken:?}");

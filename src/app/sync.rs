@@ -1,11 +1,11 @@
 //! Sync: the vault's history to NATS on the secure network (feature `sync`).
 //!
 //! [`Vault::sync_upload`] connects as the [`SyncConfig`] says, provisions the stream and the
-//! bucket ([`crate::sync::provision`]), and uploads everything the outbox holds as pending, in
+//! bucket ([`crate::sync::provision()`]), and uploads everything the outbox holds as pending, in
 //! chain order, in chunks of [`CHUNK`] graph events read from the database. Each graph event
 //! goes with its blocks: its own block, the domain event block it was lifted from and the
 //! artifacts (JWTs, certificates) that domain event refers to. The upload itself
-//! ([`crate::sync::upload`]) is idempotent forever; here an event is marked uploaded only when
+//! ([`crate::sync::upload()`]) is idempotent forever; here an event is marked uploaded only when
 //! the upload reports the server's acknowledgement (or the server's word that it already holds
 //! it), never before. Marking runs on a second thread with its own connection to the database,
 //! in transactions of up to [`MARK_BATCH`] events, so the network never waits for a disk sync.

@@ -7,10 +7,15 @@
 //! * [`upload()`]: events to the stream and their blocks to the bucket, idempotent forever
 //!   (`Nats-Expected-Last-Subject-Sequence: 0` per event subject), acks awaited in windows,
 //!   transient errors retried with backoff, permanent ones stopping at once;
-//! * [`SyncError`]: the one error type, and the one mapping of async-nats connection errors.
+//! * [`fetch`]: reading the history back for `replay` — every stream message checked against
+//!   its subject and `Nats-Msg-Id`, every block fetched by direct get and its CID recomputed;
+//! * [`probe()`]: the sync screen's connection test, which changes nothing;
+//! * [`SyncError`]: the one error type, and the one mapping of async-nats connection errors;
+//!   [`ServerErrors`]: permissions violations the server reports outside any request.
 //!
-//! The subjects, headers and object names are specified in `docs/formats/subjects.md`. Not
-//! built yet: feeding the upload from a vault's outbox, the `sync` command, replay.
+//! The subjects, headers and object names are specified in `docs/formats/subjects.md`. This
+//! layer knows nothing of the vault: `app::sync` feeds the upload from the outbox and marks what
+//! was acknowledged, `app::replay` turns what `fetch` read into a vault.
 //!
 //! And [`check_connection`] (`nats test-connection`), which connects with a creds file the
 //! vault generated and proves the credentials work end to end: the server accepts the user, a

@@ -1,6 +1,6 @@
 //! The sync screen's "Test" button: connect as a [`SyncConfig`] says and look, without
 //! changing anything, at what an upload would find — JetStream for the account, the stream
-//! [`STREAM`] with its message count, the bucket [`BUCKET`].
+//! [`STREAM`] with its message count, the bucket [`super::BUCKET`].
 
 use async_nats::jetstream::{self, ErrorCode, context::GetStreamErrorKind};
 use serde::Serialize;
