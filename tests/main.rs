@@ -37,6 +37,8 @@ mod support;
 #[cfg(feature = "sync")]
 mod sync_closed_loop;
 #[cfg(feature = "sync")]
+mod sync_cluster;
+#[cfg(feature = "sync")]
 mod sync_provision;
 #[cfg(feature = "sync")]
 mod sync_replay;

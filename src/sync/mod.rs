@@ -5,8 +5,10 @@
 //! * [`provision()`]: the stream [`STREAM`] and the object store bucket [`BUCKET`], created if
 //!   missing and checked, never changed, if present; [`subject()`], the per-event subject;
 //! * [`upload()`]: events to the stream and their blocks to the bucket, idempotent forever
-//!   (`Nats-Expected-Last-Subject-Sequence: 0` per event subject), acks awaited in windows,
-//!   transient errors retried with backoff, permanent ones stopping at once;
+//!   (`Nats-Expected-Last-Subject-Sequence: 0` per event subject, and per chunk and meta
+//!   subject of the objects it writes itself), acks awaited in windows, the next window's
+//!   blocks put while a window's events are published, transient errors retried with
+//!   backoff, permanent ones stopping at once;
 //! * [`fetch`]: reading the history back for `replay` — every stream message checked against
 //!   its subject and `Nats-Msg-Id`, every block fetched by direct get and its CID recomputed;
 //! * [`probe()`]: the sync screen's connection test, which changes nothing;

@@ -6,12 +6,20 @@
 //! are taken in *windows* of [`UploadOptions::window`] events; for each window:
 //!
 //! 1. every block of the window (the graph event block, its domain event block, its artifacts)
-//!    is put into the bucket [`BUCKET`] under its CID text, unless the object is already there
-//!    with the same size and SHA-256 digest. Blocks go first, so an event in the stream always
-//!    has its blocks;
-//! 2. every event is published on its own subject ([`subject`]) with `Nats-Msg-Id` = its CID
-//!    and `Nats-Expected-Last-Subject-Sequence: 0`, the acknowledgements pipelined (all of the
-//!    window's acks in flight at once, awaited together);
+//!    not handled earlier in this upload is put into the bucket [`BUCKET`] under its CID text,
+//!    [`UploadOptions::block_concurrency`] blocks at a time. A block of one chunk (up to
+//!    [`CHUNK_SIZE`], all of them in practice) is written the way async-nats writes an object,
+//!    without reading first: its chunk on a subject named after the CID ([`object_nuid`]),
+//!    then, once acknowledged, its meta message, each with
+//!    `Nats-Expected-Last-Subject-Sequence: 0`, so that a block already there is answered
+//!    *wrong last sequence* and written once, forever. Larger blocks, empty ones and names
+//!    holding an object written otherwise go through async-nats (info, then put unless the
+//!    object has the same size and SHA-256 digest);
+//! 2. once all of them are acknowledged, every event is published on its own subject
+//!    ([`subject`]) with `Nats-Msg-Id` = its CID and `Nats-Expected-Last-Subject-Sequence: 0`,
+//!    the acknowledgements pipelined (all of the window's acks in flight at once, awaited
+//!    together) — while the blocks of the next window are put, so that the server always has
+//!    work queued. Blocks still go first: an event in the stream always has its blocks;
 //! 3. an event the server stored, or answered *wrong last sequence* (10071: the subject already
 //!    holds it) or *duplicate* for, is reported to `on_acked`, and only such an event: nothing
 //!    is marked uploaded without the server's word.
@@ -31,15 +39,16 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_nats::jetstream::context::{GetStreamErrorKind, PublishErrorKind};
-use async_nats::jetstream::object_store::{InfoErrorKind, ObjectStore};
-use async_nats::jetstream::{self, ErrorCode, message::PublishMessage};
+use async_nats::jetstream::context::{GetStreamErrorKind, PublishError, PublishErrorKind};
+use async_nats::jetstream::object_store::{InfoErrorKind, ObjectInfo, ObjectOptions, ObjectStore};
+use async_nats::jetstream::{self, ErrorCode, message::PublishMessage, stream::Stream};
 use cid::Cid;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::provision::BUCKET_STREAM;
 use super::{BUCKET, STREAM, SyncError, subject};
 
 /// The most acknowledgements ever in flight: async-nats deadlocks past about 5000 un-awaited
@@ -83,7 +92,8 @@ pub struct UploadOptions {
     /// Events per window: acknowledgements in flight at once (1..=[`MAX_WINDOW`]; values
     /// outside are clamped). Default 256.
     pub window: usize,
-    /// Object store puts in flight at once (at least 1). Default 32.
+    /// Blocks being put at once (at least 1), each with one acknowledgement in flight at a
+    /// time. Default 512.
     pub block_concurrency: usize,
     /// Rounds of retries of a window's failed items before giving up. Default 10 (about 25 s
     /// of backoff, plus the 5 s acknowledgement timeouts).
@@ -98,7 +108,7 @@ impl Default for UploadOptions {
     fn default() -> Self {
         UploadOptions {
             window: 256,
-            block_concurrency: 32,
+            block_concurrency: 512,
             max_retries: 10,
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
@@ -167,39 +177,74 @@ where
             SyncError::JetStream { what: format!("opening the object store {BUCKET} (run provisioning first)"), reason }
         }
     })?;
+    let objects = js.get_stream(BUCKET_STREAM).await.map_err(|e| {
+        permanent(
+            &format!("opening the stream {BUCKET_STREAM} of the object store (run provisioning first)"),
+            chain(&e),
+        )
+    })?;
+    let bucket = Bucket { js: &js, store: &store, objects: &objects, server: &server };
     let window = options.window.clamp(1, MAX_WINDOW);
     let mut report = UploadReport::default();
     let mut blocks_done: HashSet<Cid> = HashSet::new();
     let mut events = events.into_iter().peekable();
-    while events.peek().is_some() {
+    // The window whose blocks are all in: its events are published while the blocks of the
+    // next window are put.
+    let mut ready: Option<(Vec<UploadEvent>, Vec<String>)> = None;
+    loop {
         if cancel.load(Ordering::Relaxed) {
             report.cancelled = true;
             return Ok(report);
         }
-        let mut batch: Vec<UploadEvent> = events.by_ref().take(window).collect();
-        let subjects = batch
-            .iter()
-            .map(|e| subject(&e.context, &e.event_type, &e.cid.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        // 1. The blocks.
+        let mut next = None;
+        let mut invalid = None;
         let mut blocks = Vec::new();
-        for event in &mut batch {
-            for (cid, bytes) in std::mem::take(&mut event.blocks) {
-                if blocks_done.insert(cid) {
-                    blocks.push((cid, bytes));
-                } else {
-                    report.blocks_present += 1;
+        if events.peek().is_some() {
+            let mut batch: Vec<UploadEvent> = events.by_ref().take(window).collect();
+            match batch.iter().map(|e| subject(&e.context, &e.event_type, &e.cid.to_string())).collect() {
+                Ok(subjects) => {
+                    for event in &mut batch {
+                        for (cid, bytes) in std::mem::take(&mut event.blocks) {
+                            if blocks_done.insert(cid) {
+                                blocks.push((cid, bytes));
+                            } else {
+                                report.blocks_present += 1;
+                            }
+                        }
+                    }
+                    next = Some((batch, subjects));
                 }
+                // Reported once the windows before it are published.
+                Err(e) => invalid = Some(e),
             }
         }
-        let results: Vec<Result<(Block, usize), SyncError>> = futures_util::stream::iter(blocks)
+        if ready.is_none() && next.is_none() {
+            return match invalid {
+                Some(e) => Err(e),
+                None => Ok(report),
+            };
+        }
+        // 1. The next window's blocks, and 2. the ready window's events, at the same time.
+        let put_blocks = futures_util::stream::iter(blocks)
             .map(|(cid, bytes)| {
-                let (store, server) = (&store, server.as_str());
-                async move { put_block(store, server, cid, &bytes, options, cancel).await }
+                let bucket = &bucket;
+                async move { put_block(bucket, cid, &bytes, options, cancel).await }
             })
-            .buffer_unordered(options.block_concurrency.max(1))
-            .collect()
-            .await;
+            .buffer_unordered(options.block_concurrency.clamp(1, MAX_WINDOW))
+            .collect::<Vec<_>>();
+        let publish = async {
+            match &ready {
+                Some((batch, subjects)) => {
+                    publish_window(&js, &server, batch, subjects, options, &mut report, &mut on_acked, cancel).await
+                }
+                None => Ok(()),
+            }
+        };
+        let (results, published) = futures_util::future::join(put_blocks, publish).await;
+        published?;
+        if report.cancelled {
+            return Ok(report);
+        }
         for result in results {
             let (put, retries) = result?;
             report.retries += retries;
@@ -209,17 +254,11 @@ where
                 Block::Cancelled => {}
             }
         }
-        if cancel.load(Ordering::Relaxed) {
-            report.cancelled = true;
-            return Ok(report);
+        if let Some(e) = invalid {
+            return Err(e);
         }
-        // 2. The events.
-        publish_window(&js, &server, &batch, &subjects, options, &mut report, &mut on_acked, cancel).await?;
-        if report.cancelled {
-            return Ok(report);
-        }
+        ready = next;
     }
-    Ok(report)
 }
 
 /// Publishes one window with retries; see the module docs.
@@ -255,7 +294,7 @@ async fn publish_window<F: FnMut(&Cid)>(
                 Ok(ack) => ack.duplicate,
                 Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => true,
                 Err(e) => {
-                    match classify_publish(js, &e, &subjects[i], &mut stream_checked).await {
+                    match classify_publish(js, &e, STREAM, &subjects[i], &mut stream_checked).await {
                         Failure::Transient(reason) => {
                             last = reason;
                             failed.push(i);
@@ -322,9 +361,12 @@ const TRANSIENT_CODES: [ErrorCode; 6] = [
     ErrorCode::RAFT_GENERAL,
 ];
 
+/// Sorts the failure of a publish to `subject` of `stream`. `stream_checked` remembers whether
+/// the stream was found missing, so that a window of failures asks once.
 async fn classify_publish(
     js: &jetstream::Context,
-    e: &jetstream::context::PublishError,
+    e: &PublishError,
+    stream: &str,
     subject: &str,
     stream_checked: &mut Option<bool>,
 ) -> Failure {
@@ -339,7 +381,7 @@ async fn classify_publish(
                 Some(missing) => *missing,
                 None => {
                     let missing = matches!(
-                        js.get_stream(STREAM).await.map_err(|e| e.kind()),
+                        js.get_stream(stream).await.map_err(|e| e.kind()),
                         Err(GetStreamErrorKind::JetStream(error)) if error.error_code() == ErrorCode::STREAM_NOT_FOUND
                     );
                     *stream_checked = Some(missing);
@@ -348,21 +390,23 @@ async fn classify_publish(
             };
             if missing {
                 Failure::Permanent(SyncError::StreamMisconfigured {
-                    stream: STREAM.to_owned(),
+                    stream: stream.to_owned(),
                     what: format!("it does not exist, so {subject} has no stream; run provisioning first"),
                 })
             } else {
                 Failure::Transient(format!("no responders for {subject}"))
             }
         }
-        PublishErrorKind::MaxPayloadExceeded => Failure::Permanent(too_large(subject, &reason)),
+        PublishErrorKind::MaxPayloadExceeded => Failure::Permanent(too_large(stream, subject, &reason)),
         PublishErrorKind::WrongLastMessageId | PublishErrorKind::WrongLastSequence | PublishErrorKind::Other => {
             let code = std::error::Error::source(e)
                 .and_then(|s| s.downcast_ref::<jetstream::Error>())
                 .map(jetstream::Error::error_code);
             match code {
                 Some(code) if TRANSIENT_CODES.contains(&code) => Failure::Transient(reason),
-                Some(ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM) => Failure::Permanent(too_large(subject, &reason)),
+                Some(ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM) => {
+                    Failure::Permanent(too_large(stream, subject, &reason))
+                }
                 Some(_) => Failure::Permanent(permanent(&format!("publishing {subject}"), reason)),
                 // Not the server's answer: the request could not be sent (a dropped connection).
                 None if !reason.to_lowercase().contains("permission") => Failure::Transient(reason),
@@ -372,9 +416,9 @@ async fn classify_publish(
     }
 }
 
-fn too_large(subject: &str, reason: &str) -> SyncError {
+fn too_large(stream: &str, subject: &str, reason: &str) -> SyncError {
     SyncError::StreamMisconfigured {
-        stream: STREAM.to_owned(),
+        stream: stream.to_owned(),
         what: format!(
             "the message for {subject} is larger than the server or the stream accepts ({reason}); \
              raise max_payload or the stream's max message size"
@@ -402,54 +446,209 @@ enum Block {
     Cancelled,
 }
 
-/// Puts one block unless it is there; with the retries it took.
+/// The object store's largest chunk, as async-nats writes it: a block up to this size is one
+/// chunk, written by the upload itself; a larger (or empty) one goes through async-nats.
+pub const CHUNK_SIZE: usize = 128 * 1024;
+
+/// The bucket, as [`put_block`] writes to it.
+struct Bucket<'a> {
+    js: &'a jetstream::Context,
+    store: &'a ObjectStore,
+    /// The bucket's stream, [`BUCKET_STREAM`].
+    objects: &'a Stream,
+    server: &'a str,
+}
+
+/// The object id (async-nats's *nuid*: 22 characters of base 62) cim-keys gives the object of
+/// the block `cid`: the first 128 bits of SHA-256 of the CID's binary form, so that every
+/// upload of the block writes its chunk to the same subject.
+pub fn object_nuid(cid: &Cid) -> String {
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let digest = Sha256::digest(cid.to_bytes());
+    let mut n = u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"));
+    let mut nuid = [b'0'; 22];
+    for digit in nuid.iter_mut().rev() {
+        *digit = DIGITS[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(nuid.to_vec()).expect("ASCII")
+}
+
+/// The subject of the chunk of the object `nuid`.
+pub fn chunk_subject(nuid: &str) -> String {
+    format!("$O.{BUCKET}.C.{nuid}")
+}
+
+/// The subject of the meta message of the object `name`: its name in padded URL-safe base64.
+pub fn meta_subject(name: &str) -> String {
+    format!("$O.{BUCKET}.M.{}", data_encoding::BASE64URL.encode(name.as_bytes()))
+}
+
+/// The meta message payload of a one-chunk object, as async-nats's `put` writes it: the
+/// `ObjectInfo` JSON, modified now.
+fn meta_payload(name: &str, nuid: &str, bytes: &[u8]) -> Vec<u8> {
+    let info = ObjectInfo {
+        name: name.to_owned(),
+        description: None,
+        metadata: Default::default(),
+        headers: None,
+        options: Some(ObjectOptions { link: None, max_chunk_size: Some(CHUNK_SIZE) }),
+        bucket: BUCKET.to_owned(),
+        nuid: nuid.to_owned(),
+        size: bytes.len(),
+        chunks: 1,
+        modified: Some(async_nats::datetime::now()),
+        digest: Some(object_digest(bytes)),
+        deleted: false,
+    };
+    serde_json::to_vec(&info).expect("an ObjectInfo serializes")
+}
+
+/// How far [`put_one_chunk`] got with a block, across its retries.
+#[derive(Default)]
+struct Progress {
+    /// The chunk is on its subject.
+    chunk_there: bool,
+    /// This upload stored the chunk (rather than finding it there).
+    chunk_stored: bool,
+    /// The name has an object cim-keys did not write this way (put by async-nats, or
+    /// deleted): go through async-nats from now on.
+    foreign: bool,
+}
+
+/// Puts one block unless it is there, retrying transient failures; with the retries it took.
 async fn put_block(
-    store: &ObjectStore,
-    server: &str,
+    bucket: &Bucket<'_>,
     cid: Cid,
     bytes: &[u8],
     options: &UploadOptions,
     cancel: &AtomicBool,
 ) -> Result<(Block, usize), SyncError> {
     let name = cid.to_string();
-    let digest = object_digest(bytes);
+    let mut progress = Progress::default();
     let mut attempt = 0u32;
     loop {
-        let failure = match store.info(&name).await {
-            Ok(info) if !info.deleted && info.size == bytes.len() && info.digest.as_deref() == Some(&digest) => {
-                return Ok((Block::Present, attempt as usize));
-            }
-            Ok(_) => None,
-            Err(e) if e.kind() == InfoErrorKind::NotFound => None,
-            Err(e) if e.kind() == InfoErrorKind::InvalidName => {
-                return Err(permanent(&format!("reading the object {name}"), chain(&e)));
-            }
-            Err(e) => Some(chain(&e)),
+        let outcome = if bytes.is_empty() || bytes.len() > CHUNK_SIZE || progress.foreign {
+            put_through_async_nats(bucket.store, &name, bytes).await
+        } else {
+            put_one_chunk(bucket, &cid, &name, bytes, &mut progress).await
         };
-        let failure = match failure {
-            Some(reason) => reason,
-            None => match store.put(name.as_str(), &mut &bytes[..]).await {
-                Ok(_) => return Ok((Block::Put, attempt as usize)),
-                Err(e) => {
-                    let reason = chain(&e);
-                    let lower = reason.to_lowercase();
-                    if lower.contains("permission") || lower.contains("max payload") || lower.contains("exceeds") {
-                        return Err(permanent(&format!("putting the object {name}"), reason));
-                    }
-                    reason
-                }
-            },
+        let reason = match outcome {
+            Ok(block) => return Ok((block, attempt as usize)),
+            Err(Failure::Permanent(error)) => return Err(error),
+            Err(Failure::Transient(reason)) => reason,
         };
         attempt += 1;
         if attempt > options.max_retries {
             return Err(SyncError::Timeout {
-                server: server.to_owned(),
-                what: format!("putting the block {name} (gave up after {attempt} attempts; last error: {failure})"),
+                server: bucket.server.to_owned(),
+                what: format!("putting the block {name} (gave up after {attempt} attempts; last error: {reason})"),
             });
         }
         if !sleep_unless_cancelled(options.backoff(attempt), cancel).await {
             // The caller sees `cancel` and stops before publishing the window.
             return Ok((Block::Cancelled, attempt as usize));
+        }
+    }
+}
+
+/// Publishes and waits for the acknowledgement.
+async fn publish(js: &jetstream::Context, subject: String, message: PublishMessage) -> Result<(), PublishError> {
+    js.send_publish(subject, message).await?.await.map(drop)
+}
+
+/// One attempt at writing a one-chunk object the way async-nats does, without reading first
+/// (`docs/formats/subjects.md` §5): the chunk on `$O.{bucket}.C.{nuid}` with the nuid derived
+/// from the CID ([`object_nuid`]), then, once the server has acknowledged it, the meta message
+/// on `$O.{bucket}.M.{name}` with `Nats-Rollup: sub`; each with
+/// `Nats-Expected-Last-Subject-Sequence: 0`, so that a block already there is answered *wrong
+/// last sequence* (10071) and nothing is written twice.
+///
+/// A meta subject that already holds a message we did not write (its object has another nuid:
+/// put by async-nats, or deleted) leaves the chunk just stored an orphan: it is purged, and
+/// the object is used if it has the same size and digest, or replaced through async-nats.
+async fn put_one_chunk(
+    bucket: &Bucket<'_>,
+    cid: &Cid,
+    name: &str,
+    bytes: &[u8],
+    progress: &mut Progress,
+) -> Result<Block, Failure> {
+    let nuid = object_nuid(cid);
+    let chunk = chunk_subject(&nuid);
+    if !progress.chunk_there {
+        let message = PublishMessage::build().payload(bytes.to_vec().into()).expected_last_subject_sequence(0);
+        match publish(bucket.js, chunk.clone(), message).await {
+            Ok(()) => progress.chunk_stored = true,
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {}
+            Err(e) => return Err(classify_publish(bucket.js, &e, BUCKET_STREAM, &chunk, &mut None).await),
+        }
+        progress.chunk_there = true;
+    }
+    let meta = meta_subject(name);
+    let message = PublishMessage::build()
+        .payload(meta_payload(name, &nuid, bytes).into())
+        .header(async_nats::header::NATS_ROLLUP, "sub")
+        .expected_last_subject_sequence(0);
+    match publish(bucket.js, meta.clone(), message).await {
+        Ok(()) => return Ok(Block::Put),
+        // Both were there: an earlier upload wrote them, in this order.
+        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence && !progress.chunk_stored => {
+            return Ok(Block::Present);
+        }
+        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {}
+        Err(e) => return Err(classify_publish(bucket.js, &e, BUCKET_STREAM, &meta, &mut None).await),
+    }
+    // The meta subject holds a message, the chunk subject did not: whose object is it?
+    let info = bucket.store.info(name).await.map_err(|e| match e.kind() {
+        InfoErrorKind::InvalidName => Failure::Permanent(permanent(&format!("reading the object {name}"), chain(&e))),
+        _ => Failure::Transient(chain(&e)),
+    })?;
+    if info.nuid == nuid && !info.deleted {
+        // Ours: the meta's acknowledgement was lost on an earlier attempt.
+        return Ok(Block::Put);
+    }
+    bucket
+        .objects
+        .purge()
+        .filter(chunk.as_str())
+        .await
+        .map_err(|e| Failure::Transient(format!("purging the orphan chunk {chunk}: {}", chain(&e))))?;
+    progress.chunk_stored = false;
+    progress.chunk_there = false;
+    progress.foreign = true;
+    if !info.deleted && info.size == bytes.len() && info.digest.as_deref() == Some(&object_digest(bytes)) {
+        return Ok(Block::Present);
+    }
+    put_through_async_nats(bucket.store, name, bytes).await
+}
+
+/// One attempt through async-nats: the object's info, and a put unless it is there with the
+/// same size and digest. For blocks of more than one chunk, empty ones and names that hold an
+/// object cim-keys did not write itself.
+async fn put_through_async_nats(store: &ObjectStore, name: &str, bytes: &[u8]) -> Result<Block, Failure> {
+    let digest = object_digest(bytes);
+    match store.info(name).await {
+        Ok(info) if !info.deleted && info.size == bytes.len() && info.digest.as_deref() == Some(&digest) => {
+            return Ok(Block::Present);
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == InfoErrorKind::NotFound => {}
+        Err(e) if e.kind() == InfoErrorKind::InvalidName => {
+            return Err(Failure::Permanent(permanent(&format!("reading the object {name}"), chain(&e))));
+        }
+        Err(e) => return Err(Failure::Transient(chain(&e))),
+    }
+    match store.put(name, &mut &bytes[..]).await {
+        Ok(_) => Ok(Block::Put),
+        Err(e) => {
+            let reason = chain(&e);
+            let lower = reason.to_lowercase();
+            if lower.contains("permission") || lower.contains("max payload") || lower.contains("exceeds") {
+                Err(Failure::Permanent(permanent(&format!("putting the object {name}"), reason)))
+            } else {
+                Err(Failure::Transient(reason))
+            }
         }
     }
 }
@@ -496,6 +695,31 @@ mod tests {
     fn the_digest_is_the_object_stores_form() {
         // sha256("") in padded URL-safe base64, as async-nats writes it.
         assert_eq!(object_digest(b""), "SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=");
+    }
+
+    #[test]
+    fn the_object_nuid_is_22_base62_digits_derived_from_the_cid() {
+        let a = crate::projection::cid_of(b"a");
+        // subjects.md §5: SHA-256 of the CID's bytes, first 16 bytes, base 62 on 22 digits.
+        assert_eq!(object_nuid(&a), "26Q7ssWIn1BNDTZvsuTc26");
+        assert_ne!(object_nuid(&a), object_nuid(&crate::projection::cid_of(b"b")));
+        assert_eq!(chunk_subject("N"), "$O.cim-graph-payloads.C.N");
+    }
+
+    #[test]
+    fn the_meta_message_is_async_nats_object_info() {
+        let cid = crate::projection::cid_of(b"block");
+        let (name, nuid) = (cid.to_string(), object_nuid(&cid));
+        let info: ObjectInfo = serde_json::from_slice(&meta_payload(&name, &nuid, b"block")).unwrap();
+        assert_eq!(
+            (info.name.as_str(), info.bucket.as_str(), info.nuid.as_str(), info.size, info.chunks, info.deleted),
+            (name.as_str(), BUCKET, nuid.as_str(), 5, 1, false)
+        );
+        assert_eq!(info.digest, Some(object_digest(b"block")));
+        assert_eq!(info.options.and_then(|o| o.max_chunk_size), Some(CHUNK_SIZE));
+        assert!(info.modified.is_some() && info.description.is_none() && info.metadata.is_empty());
+        let encoded = data_encoding::BASE64URL.encode(name.as_bytes());
+        assert_eq!(meta_subject(&name), format!("$O.cim-graph-payloads.M.{encoded}"));
     }
 
     #[test]

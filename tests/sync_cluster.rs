@@ -1,0 +1,400 @@
+//! The upload against a 3-node JetStream cluster (feature `sync`): three nats-server processes
+//! on loopback, routed to each other, the stream and the bucket provisioned with 3 replicas.
+//! One node is killed mid-upload — the one the client is connected to (the client must
+//! reconnect, and requests in flight on the dead connection fail), or another one (possibly
+//! the stream's leader: the remaining two elect a new one) — and the upload must complete by
+//! itself, the failures during reconnection and re-election being retried as transient, with
+//! every event exactly once in the stream and every block in the bucket, as an independent
+//! consumer reading from the surviving nodes checks.
+//!
+//! And, on one server, how the upload's own writing of objects (`docs/formats/subjects.md` §5)
+//! meets objects async-nats wrote: kept or replaced, no orphan chunk left, every block read back
+//! by async-nats's `ObjectStore::get`.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
+use cid::Cid;
+use cim_keys::projection::{cid_of, raw_cid_of};
+use cim_keys::sync::provision::BUCKET_STREAM;
+use cim_keys::sync::{BUCKET, STREAM, SUBJECTS, SyncConfig, UploadEvent, UploadOptions, connect, provision, upload};
+use futures_util::StreamExt;
+use tempfile::TempDir;
+use uuid::Uuid;
+
+use crate::support::nats_server::nats_server_binary;
+
+const CONTEXT: &str = "0190f3c4-7b1e-7c3a-9d2e-123456789abc";
+/// How long any one wait of these tests may take before it fails.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One node of a [`Cluster`].
+struct Node {
+    name: String,
+    child: Option<Child>,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Node {
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Three nats-server processes with JetStream, clustered on loopback; every one killed when
+/// dropped.
+struct Cluster {
+    nodes: Vec<Node>,
+}
+
+impl Cluster {
+    /// Starts the three nodes (each with its own store directory under `dir`) and waits until
+    /// each is ready for clients.
+    fn start(dir: &Path) -> Cluster {
+        let cluster_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let routes = cluster_ports.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
+        let mut cluster = Cluster { nodes: Vec::new() };
+        for (i, cluster_port) in cluster_ports.iter().enumerate() {
+            let name = format!("n{}", i + 1);
+            let port = free_port();
+            let store = dir.join(&name).join("jetstream");
+            let conf = dir.join(format!("{name}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "server_name: {name}\nport: {port}\nhost: 127.0.0.1\n\
+                     jetstream {{ store_dir: {:?} }}\n\
+                     cluster {{\n  name: cim-test\n  listen: 127.0.0.1:{cluster_port}\n  routes: [{routes}]\n}}\n",
+                    store.display().to_string()
+                ),
+            )
+            .unwrap();
+            let log = dir.join(format!("{name}.log"));
+            let file = std::fs::File::create(&log).unwrap();
+            let child = Command::new(nats_server_binary())
+                .arg("-c")
+                .arg(&conf)
+                .stdout(Stdio::from(file.try_clone().unwrap()))
+                .stderr(Stdio::from(file))
+                .spawn()
+                .expect("nats-server starts");
+            cluster.nodes.push(Node { name, child: Some(child), port, log });
+        }
+        let deadline = Instant::now() + PATIENCE;
+        for node in &mut cluster.nodes {
+            loop {
+                if let Some(status) = node.child.as_mut().unwrap().try_wait().unwrap() {
+                    panic!("{} exited ({status}) before it was ready:\n{}", node.name, node.log_text());
+                }
+                if node.log_text().contains("Server is ready") && TcpStream::connect(("127.0.0.1", node.port)).is_ok() {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{} was not ready:\n{}", node.name, node.log_text());
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        cluster
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.port)).collect()
+    }
+
+    fn logs(&self) -> String {
+        self.nodes.iter().map(|n| format!("--- {}:\n{}", n.name, n.log_text())).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.kill();
+        }
+    }
+}
+
+fn config(cluster: &Cluster) -> SyncConfig {
+    let mut config = SyncConfig::new(cluster.urls());
+    config.connect_timeout = Duration::from_secs(2);
+    config.replicas = Some(3);
+    config
+}
+
+/// Waits until the cluster answers JetStream requests (it has a meta leader: a leaderless
+/// cluster answers the account info request with an error) and provisioning with 3 replicas
+/// succeeds (the meta leader knows all three peers).
+async fn provision_when_ready(client: &async_nats::Client, cluster: &Cluster) {
+    let js = jetstream::new(client.clone());
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let last = match js.query_account().await {
+            Ok(_) => match provision(client, 3).await {
+                Ok(_) => return,
+                Err(e) => format!("provisioning: {e}"),
+            },
+            Err(e) => format!("account info: {e}"),
+        };
+        assert!(Instant::now() < deadline, "the cluster did not become ready ({last}):\n{}", cluster.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `n` synthetic events: a graph event block (dag-cbor CID), a domain event block (raw CID)
+/// shared by two events, and an artifact shared by every 50 events.
+fn events(n: usize) -> Vec<UploadEvent> {
+    (0..n)
+        .map(|i| {
+            let bytes = format!("graph event {i:06} {}", "g".repeat(250)).into_bytes();
+            let domain = format!("domain event {:06} {}", i / 2, "d".repeat(400)).into_bytes();
+            let artifact = format!("artifact {} {}", i / 50, "a".repeat(900)).into_bytes();
+            let cid = cid_of(&bytes);
+            UploadEvent {
+                cid,
+                event_id: Uuid::from_u128(i as u128 * 3 + 1),
+                correlation_id: Uuid::from_u128(i as u128 * 3 + 2),
+                causation_id: Uuid::from_u128(i as u128 * 3 + 3),
+                context: CONTEXT.to_owned(),
+                event_type: if i % 2 == 0 { "AggregateAdded" } else { "EntityAdded" }.to_owned(),
+                blocks: vec![(cid, bytes.clone()), (raw_cid_of(&domain), domain), (raw_cid_of(&artifact), artifact)],
+                bytes,
+            }
+        })
+        .collect()
+}
+
+/// The independent check: the stream's message count, every message read once with its CID
+/// and payload, every block's object with one chunk holding the block.
+async fn verify(client: &async_nats::Client, events: &[UploadEvent]) {
+    let js = jetstream::new(client.clone());
+    let stream = retrying("reading the stream's info", || js.get_stream(STREAM)).await;
+    assert_eq!(stream.cached_info().state.messages, events.len() as u64, "stream message count");
+    let config = OrderedConfig { filter_subject: SUBJECTS.to_owned(), ..Default::default() };
+    let consumer = retrying("creating a consumer", || stream.create_consumer(config.clone())).await;
+    let mut messages = consumer.messages().await.unwrap();
+    let by_cid: HashMap<String, &UploadEvent> = events.iter().map(|e| (e.cid.to_string(), e)).collect();
+    let mut seen = HashSet::new();
+    while seen.len() < events.len() {
+        let message = tokio::time::timeout(Duration::from_secs(20), messages.next()).await.unwrap().unwrap().unwrap();
+        let cid = message.subject.rsplit('.').next().unwrap().to_owned();
+        let event = by_cid.get(&cid).unwrap_or_else(|| panic!("unknown subject {}", message.subject));
+        assert!(seen.insert(cid.clone()), "{} twice", message.subject);
+        assert_eq!(message.payload, event.bytes, "the payload of {cid}");
+        let headers = message.headers.as_ref().unwrap();
+        assert_eq!(headers.get("Nats-Msg-Id").map(|v| v.as_str()), Some(cid.as_str()));
+    }
+    let store = retrying("opening the object store", || js.get_object_store(BUCKET)).await;
+    let chunks = retrying("reading the bucket's stream info", || js.get_stream(BUCKET_STREAM)).await;
+    let blocks: HashMap<Cid, &[u8]> =
+        events.iter().flat_map(|e| e.blocks.iter().map(|(cid, b)| (*cid, b.as_slice()))).collect();
+    let checked: Vec<()> = futures_util::stream::iter(blocks)
+        .map(|(cid, bytes)| {
+            let (store, chunks) = (store.clone(), chunks.clone());
+            async move {
+                let info = retrying(&format!("the info of block {cid}"), || store.info(cid.to_string())).await;
+                assert_eq!((info.chunks, info.size), (1, bytes.len()), "{cid}");
+                let subject = format!("$O.{BUCKET}.C.{}", info.nuid);
+                let chunk =
+                    retrying(&format!("the chunk of {cid}"), || chunks.direct_get_last_for_subject(subject.as_str()))
+                        .await;
+                assert_eq!(&chunk.payload[..], bytes, "the chunk of {cid}");
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let distinct: HashSet<Cid> = events.iter().flat_map(|e| e.blocks.iter().map(|b| b.0)).collect();
+    assert_eq!(checked.len(), distinct.len());
+    // No orphan or duplicate chunk: one chunk and one meta message per block.
+    let objects = chunks.cached_info().state.messages;
+    assert_eq!(objects, 2 * distinct.len() as u64, "messages in {BUCKET_STREAM}");
+}
+
+/// `op`, again after 200 ms while it fails, for at most [`PATIENCE`]: right after a kill,
+/// JetStream requests can time out while the dead node's roles (meta leader, stream leader)
+/// move to the others.
+async fn retrying<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+    what: &str,
+    mut op: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match op().await {
+            Ok(value) => return value,
+            Err(e) => assert!(Instant::now() < deadline, "{what}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Which node to kill.
+#[derive(Debug, Clone, Copy)]
+enum Victim {
+    /// The one the client is connected to.
+    Connected,
+    /// Another one: the stream's leader if the client is not connected to it.
+    Other,
+}
+
+/// Uploads `events` in a task, kills a node once `kill_after` events were acknowledged, and
+/// expects the upload to complete with every event acknowledged exactly once, then checks the
+/// stream and the bucket.
+fn killed_mid_upload(victim: Victim, events: Vec<UploadEvent>, kill_after: usize) {
+    let tmp = TempDir::new().unwrap();
+    let mut cluster = Cluster::start(tmp.path());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(async {
+        let client = connect(&config(&cluster)).await.unwrap();
+        provision_when_ready(&client, &cluster).await;
+        client
+    });
+    let connected = client.server_info().port;
+    let leader = runtime.block_on(async {
+        let mut stream = jetstream::new(client.clone()).get_stream(STREAM).await.unwrap();
+        stream.info().await.unwrap().cluster.as_ref().and_then(|c| c.leader.clone()).unwrap_or_default()
+    });
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let task = {
+        let (client, events, acked) = (client.clone(), events.clone(), acked.clone());
+        runtime.spawn(async move {
+            let cancel = AtomicBool::new(false);
+            let started = Instant::now();
+            let report =
+                upload(&client, events, &UploadOptions::default(), |cid| acked.lock().unwrap().push(*cid), &cancel)
+                    .await;
+            (report, started.elapsed())
+        })
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while acked.lock().unwrap().len() < kill_after {
+        assert!(!task.is_finished(), "the upload ended before the kill: {:?}", runtime.block_on(task));
+        assert!(Instant::now() < deadline, "the upload did not get going:\n{}", cluster.logs());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let at_kill = acked.lock().unwrap().len();
+    assert!(at_kill < events.len(), "the upload was over before the kill");
+    let node = match victim {
+        Victim::Connected => cluster.nodes.iter_mut().find(|n| n.port == connected).unwrap(),
+        Victim::Other => {
+            let others = || cluster.nodes.iter().filter(|n| n.port != connected);
+            let name = others().find(|n| n.name == leader).or_else(|| others().next()).unwrap().name.clone();
+            cluster.nodes.iter_mut().find(|n| n.name == name).unwrap()
+        }
+    };
+    node.kill();
+    eprintln!("killed {} ({victim:?}; the stream leader was {leader}) after {at_kill} acks", node.name);
+    let (report, took) = runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(240), task).await })
+        .expect("the upload did not end in 240 s")
+        .unwrap();
+    let report = report.unwrap_or_else(|e| panic!("the upload failed: {e}\n{}", cluster.logs()));
+    eprintln!("the upload ended after {took:?}: {report:?}; the client is on port {}", client.server_info().port);
+    assert_eq!(report.published + report.already_present, events.len(), "{report:?}");
+    let acked = acked.lock().unwrap().clone();
+    let mut counts: HashMap<Cid, usize> = HashMap::new();
+    for cid in &acked {
+        *counts.entry(*cid).or_default() += 1;
+    }
+    assert!(counts.values().all(|&n| n == 1), "on_acked called twice for an event");
+    assert_eq!(counts.len(), events.len(), "on_acked not called for every event");
+    assert!(events.iter().all(|e| counts.contains_key(&e.cid)));
+    runtime.block_on(verify(&client, &events));
+    drop(client);
+    drop(runtime);
+    drop(cluster);
+}
+
+#[test]
+fn a_cluster_node_the_client_is_connected_to_killed_mid_upload_every_event_exactly_once() {
+    killed_mid_upload(Victim::Connected, events(3000), 800);
+}
+
+#[test]
+fn another_cluster_node_killed_mid_upload_every_event_exactly_once() {
+    killed_mid_upload(Victim::Other, events(3000), 800);
+}
+
+/// On one server: objects the upload finds written otherwise — put by async-nats with a random
+/// nuid (same content; or other content under the name), deleted — and a block of more than
+/// one chunk. The upload keeps the first, replaces the others, leaves no orphan chunk, and
+/// async-nats's own `ObjectStore::get` reads every block back.
+#[test]
+fn objects_written_otherwise_are_kept_or_replaced_without_orphans_and_async_nats_reads_all() {
+    use cim_keys::sync::upload::{chunk_subject, object_nuid};
+    use tokio::io::AsyncReadExt;
+
+    let tmp = TempDir::new().unwrap();
+    let store_dir = tmp.path().join("jetstream");
+    let server = crate::support::nats_server::Server::start(
+        tmp.path(),
+        "js",
+        &format!("jetstream {{ store_dir: {:?} }}\n", store_dir.display().to_string()),
+    );
+    let mut events = events(4);
+    let big = vec![7u8; 300 * 1024];
+    events[3].blocks.push((raw_cid_of(&big), big));
+    let (same, other, deleted) =
+        (events[0].blocks[0].clone(), events[1].blocks[0].clone(), events[2].blocks[0].clone());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut config = SyncConfig::new(vec![server.url()]);
+        config.connect_timeout = Duration::from_secs(2);
+        let client = connect(&config).await.unwrap();
+        provision(&client, 1).await.unwrap();
+        let js = jetstream::new(client.clone());
+        let store = js.get_object_store(BUCKET).await.unwrap();
+        store.put(same.0.to_string().as_str(), &mut &same.1[..]).await.unwrap();
+        store.put(other.0.to_string().as_str(), &mut &b"not the block"[..]).await.unwrap();
+        store.put(deleted.0.to_string().as_str(), &mut &deleted.1[..]).await.unwrap();
+        store.delete(deleted.0.to_string()).await.unwrap();
+
+        let report =
+            upload(&client, events.clone(), &UploadOptions::default(), |_| {}, &AtomicBool::new(false)).await.unwrap();
+        let distinct: HashSet<Cid> = events.iter().flat_map(|e| e.blocks.iter().map(|b| b.0)).collect();
+        assert_eq!(report.published, 4, "{report:?}");
+        assert_eq!(report.blocks_put, distinct.len() - 1, "all but the one already there: {report:?}");
+
+        let objects = js.get_stream(BUCKET_STREAM).await.unwrap();
+        for (cid, _) in [&same, &other, &deleted] {
+            let info = store.info(cid.to_string()).await.unwrap();
+            assert_ne!(info.nuid, object_nuid(cid), "{cid} was put by async-nats");
+            assert!(
+                objects.direct_get_last_for_subject(chunk_subject(&object_nuid(cid))).await.is_err(),
+                "an orphan chunk for {cid}"
+            );
+        }
+        for event in &events {
+            for (cid, bytes) in &event.blocks {
+                let mut object = store.get(cid.to_string()).await.unwrap_or_else(|e| panic!("get {cid}: {e}"));
+                let mut read = Vec::new();
+                object.read_to_end(&mut read).await.unwrap();
+                assert!(read == *bytes, "the content of {cid}");
+            }
+        }
+        // Again: nothing stays written (each chunk stored for an object put by async-nats is
+        // purged again).
+        let before = js.get_stream(BUCKET_STREAM).await.unwrap().cached_info().state.messages;
+        let again =
+            upload(&client, events.clone(), &UploadOptions::default(), |_| {}, &AtomicBool::new(false)).await.unwrap();
+        assert_eq!((again.already_present, again.blocks_put), (4, 0), "{again:?}");
+        assert_eq!(js.get_stream(BUCKET_STREAM).await.unwrap().cached_info().state.messages, before);
+    });
+}
