@@ -286,6 +286,38 @@ pub mod nats_server {
         }
     }
 
+    /// The context (organization id) of [`synthetic_events`].
+    pub const CONTEXT: &str = "0190f3c4-7b1e-7c3a-9d2e-123456789abc";
+
+    /// `n` synthetic events for the upload: a graph event block (dag-cbor CID), a domain event
+    /// block (raw CID) shared by `per_domain` consecutive events, and an artifact shared by
+    /// every 50 events.
+    pub fn synthetic_events(n: usize, per_domain: usize) -> Vec<cim_keys::sync::UploadEvent> {
+        use cim_keys::projection::{cid_of, raw_cid_of};
+        (0..n)
+            .map(|i| {
+                let bytes = format!("graph event {i:06} {}", "g".repeat(250)).into_bytes();
+                let domain = format!("domain event {:06} {}", i / per_domain.max(1), "d".repeat(400)).into_bytes();
+                let artifact = format!("artifact {} {}", i / 50, "a".repeat(900)).into_bytes();
+                let cid = cid_of(&bytes);
+                cim_keys::sync::UploadEvent {
+                    cid,
+                    event_id: uuid::Uuid::from_u128(i as u128 * 3 + 1),
+                    correlation_id: uuid::Uuid::from_u128(i as u128 * 3 + 2),
+                    causation_id: uuid::Uuid::from_u128(i as u128 * 3 + 3),
+                    context: CONTEXT.to_owned(),
+                    event_type: if i % 2 == 0 { "AggregateAdded" } else { "EntityAdded" }.to_owned(),
+                    blocks: vec![
+                        (cid, bytes.clone()),
+                        (raw_cid_of(&domain), domain),
+                        (raw_cid_of(&artifact), artifact),
+                    ],
+                    bytes,
+                }
+            })
+            .collect()
+    }
+
     /// Connects with async-nats and a creds file.
     pub async fn connect(server: &Server, creds: &Path) -> Result<async_nats::Client, async_nats::ConnectError> {
         ConnectOptions::with_credentials_file(creds)

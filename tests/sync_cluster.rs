@@ -22,16 +22,18 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
 use cid::Cid;
-use cim_keys::projection::{cid_of, raw_cid_of};
+use cim_keys::projection::raw_cid_of;
 use cim_keys::sync::provision::BUCKET_STREAM;
 use cim_keys::sync::{BUCKET, STREAM, SUBJECTS, SyncConfig, UploadEvent, UploadOptions, connect, provision, upload};
 use futures_util::StreamExt;
 use tempfile::TempDir;
-use uuid::Uuid;
 
-use crate::support::nats_server::nats_server_binary;
+use crate::support::nats_server::{nats_server_binary, synthetic_events};
 
-const CONTEXT: &str = "0190f3c4-7b1e-7c3a-9d2e-123456789abc";
+fn events(n: usize) -> Vec<UploadEvent> {
+    synthetic_events(n, 2)
+}
+
 /// How long any one wait of these tests may take before it fails.
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -156,29 +158,6 @@ async fn provision_when_ready(client: &async_nats::Client, cluster: &Cluster) {
         assert!(Instant::now() < deadline, "the cluster did not become ready ({last}):\n{}", cluster.logs());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// `n` synthetic events: a graph event block (dag-cbor CID), a domain event block (raw CID)
-/// shared by two events, and an artifact shared by every 50 events.
-fn events(n: usize) -> Vec<UploadEvent> {
-    (0..n)
-        .map(|i| {
-            let bytes = format!("graph event {i:06} {}", "g".repeat(250)).into_bytes();
-            let domain = format!("domain event {:06} {}", i / 2, "d".repeat(400)).into_bytes();
-            let artifact = format!("artifact {} {}", i / 50, "a".repeat(900)).into_bytes();
-            let cid = cid_of(&bytes);
-            UploadEvent {
-                cid,
-                event_id: Uuid::from_u128(i as u128 * 3 + 1),
-                correlation_id: Uuid::from_u128(i as u128 * 3 + 2),
-                causation_id: Uuid::from_u128(i as u128 * 3 + 3),
-                context: CONTEXT.to_owned(),
-                event_type: if i % 2 == 0 { "AggregateAdded" } else { "EntityAdded" }.to_owned(),
-                blocks: vec![(cid, bytes.clone()), (raw_cid_of(&domain), domain), (raw_cid_of(&artifact), artifact)],
-                bytes,
-            }
-        })
-        .collect()
 }
 
 /// The independent check: the stream's message count, every message read once with its CID

@@ -22,11 +22,12 @@ use cim_keys::sync::{
 };
 use futures_util::StreamExt;
 use tempfile::TempDir;
-use uuid::Uuid;
 
-use crate::support::nats_server::{Server, nats_server_binary};
+use crate::support::nats_server::{CONTEXT, Server, nats_server_binary, synthetic_events};
 
-const CONTEXT: &str = "0190f3c4-7b1e-7c3a-9d2e-123456789abc";
+fn events(n: usize) -> Vec<UploadEvent> {
+    synthetic_events(n, 1)
+}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
@@ -78,29 +79,6 @@ fn config(port: u16) -> SyncConfig {
     let mut config = SyncConfig::new(vec![format!("nats://127.0.0.1:{port}")]);
     config.connect_timeout = Duration::from_secs(2);
     config
-}
-
-/// `n` synthetic events: a graph event block (dag-cbor CID), a domain event block (raw CID),
-/// and one artifact shared by every 50 events.
-fn events(n: usize) -> Vec<UploadEvent> {
-    (0..n)
-        .map(|i| {
-            let bytes = format!("graph event {i:06} {}", "g".repeat(150)).into_bytes();
-            let domain = format!("domain event {i:06} {}", "d".repeat(300)).into_bytes();
-            let artifact = format!("artifact {} {}", i / 50, "a".repeat(500)).into_bytes();
-            let cid = cid_of(&bytes);
-            UploadEvent {
-                cid,
-                event_id: Uuid::from_u128(i as u128 * 3 + 1),
-                correlation_id: Uuid::from_u128(i as u128 * 3 + 2),
-                causation_id: Uuid::from_u128(i as u128 * 3 + 3),
-                context: CONTEXT.to_owned(),
-                event_type: if i % 2 == 0 { "AggregateAdded" } else { "EntityAdded" }.to_owned(),
-                blocks: vec![(cid, bytes.clone()), (raw_cid_of(&domain), domain), (raw_cid_of(&artifact), artifact)],
-                bytes,
-            }
-        })
-        .collect()
 }
 
 fn unique_blocks(events: &[UploadEvent]) -> usize {

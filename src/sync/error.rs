@@ -143,6 +143,17 @@ impl SyncError {
     }
 }
 
+/// An error and its sources, joined by `: ` (async-nats puts the server's reason in a source).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        reason = format!("{reason}: {s}");
+        source = s.source();
+    }
+    reason
+}
+
 /// Whether an IO error's text is one of rustls's handshake failures: an invalid peer
 /// certificate, a fatal alert from the server (it rejected our certificate), or a TLS or
 /// handshake failure.

@@ -36,6 +36,7 @@ use cid::Cid;
 use futures_util::StreamExt;
 use tokio::io::AsyncReadExt;
 
+use super::error::error_chain;
 use super::provision::BUCKET_STREAM;
 use super::{BUCKET, STREAM, SUBJECTS, SyncConfig, SyncError};
 use crate::projection::codec::{DAG_CBOR, RAW};
@@ -111,19 +112,8 @@ fn server_of(client: &async_nats::Client) -> String {
     format!("{}:{}", info.host, info.port)
 }
 
-/// An error and its sources, joined by `: `.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut reason = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason = format!("{reason}: {s}");
-        source = s.source();
-    }
-    reason
-}
-
 fn jetstream_error(what: String, e: &dyn std::error::Error) -> SyncError {
-    let reason = chain(e);
+    let reason = error_chain(e);
     if reason.to_lowercase().contains("permission") {
         SyncError::PermissionDenied(format!("{what}: {reason}"))
     } else {

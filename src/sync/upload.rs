@@ -48,6 +48,7 @@ use futures_util::stream::FuturesOrdered;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::error::error_chain;
 use super::provision::BUCKET_STREAM;
 use super::{BUCKET, STREAM, SyncError, subject};
 
@@ -170,7 +171,7 @@ where
     let server = format!("{}:{}", info.host, info.port);
     let js = jetstream::new(client.clone());
     let store = js.get_object_store(BUCKET).await.map_err(|e| {
-        let reason = chain(&e);
+        let reason = error_chain(&e);
         if reason.to_lowercase().contains("permission") {
             SyncError::PermissionDenied(format!("opening the object store {BUCKET}: {reason}"))
         } else {
@@ -180,7 +181,7 @@ where
     let objects = js.get_stream(BUCKET_STREAM).await.map_err(|e| {
         permanent(
             &format!("opening the stream {BUCKET_STREAM} of the object store (run provisioning first)"),
-            chain(&e),
+            error_chain(&e),
         )
     })?;
     let bucket = Bucket { js: &js, store: &store, objects: &objects, server: &server };
@@ -370,7 +371,7 @@ async fn classify_publish(
     subject: &str,
     stream_checked: &mut Option<bool>,
 ) -> Failure {
-    let reason = chain(e);
+    let reason = error_chain(e);
     match e.kind() {
         PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending => {
             Failure::Transient(reason)
@@ -601,8 +602,8 @@ async fn put_one_chunk(
     }
     // The meta subject holds a message, the chunk subject did not: whose object is it?
     let info = bucket.store.info(name).await.map_err(|e| match e.kind() {
-        InfoErrorKind::InvalidName => Failure::Permanent(permanent(&format!("reading the object {name}"), chain(&e))),
-        _ => Failure::Transient(chain(&e)),
+        InfoErrorKind::InvalidName => Failure::Permanent(permanent(&format!("reading the object {name}"), error_chain(&e))),
+        _ => Failure::Transient(error_chain(&e)),
     })?;
     if info.nuid == nuid && !info.deleted {
         // Ours: the meta's acknowledgement was lost on an earlier attempt.
@@ -613,7 +614,7 @@ async fn put_one_chunk(
         .purge()
         .filter(chunk.as_str())
         .await
-        .map_err(|e| Failure::Transient(format!("purging the orphan chunk {chunk}: {}", chain(&e))))?;
+        .map_err(|e| Failure::Transient(format!("purging the orphan chunk {chunk}: {}", error_chain(&e))))?;
     progress.chunk_stored = false;
     progress.chunk_there = false;
     progress.foreign = true;
@@ -635,14 +636,14 @@ async fn put_through_async_nats(store: &ObjectStore, name: &str, bytes: &[u8]) -
         Ok(_) => {}
         Err(e) if e.kind() == InfoErrorKind::NotFound => {}
         Err(e) if e.kind() == InfoErrorKind::InvalidName => {
-            return Err(Failure::Permanent(permanent(&format!("reading the object {name}"), chain(&e))));
+            return Err(Failure::Permanent(permanent(&format!("reading the object {name}"), error_chain(&e))));
         }
-        Err(e) => return Err(Failure::Transient(chain(&e))),
+        Err(e) => return Err(Failure::Transient(error_chain(&e))),
     }
     match store.put(name, &mut &bytes[..]).await {
         Ok(_) => Ok(Block::Put),
         Err(e) => {
-            let reason = chain(&e);
+            let reason = error_chain(&e);
             let lower = reason.to_lowercase();
             if lower.contains("permission") || lower.contains("max payload") || lower.contains("exceeds") {
                 Err(Failure::Permanent(permanent(&format!("putting the object {name}"), reason)))
@@ -666,17 +667,6 @@ async fn sleep_unless_cancelled(delay: Duration, cancel: &AtomicBool) -> bool {
         left -= now;
     }
     !cancel.load(Ordering::Relaxed)
-}
-
-/// An error and its sources, joined by `: `.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut reason = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason = format!("{reason}: {s}");
-        source = s.source();
-    }
-    reason
 }
 
 #[cfg(test)]
