@@ -602,7 +602,9 @@ async fn put_one_chunk(
     }
     // The meta subject holds a message, the chunk subject did not: whose object is it?
     let info = bucket.store.info(name).await.map_err(|e| match e.kind() {
-        InfoErrorKind::InvalidName => Failure::Permanent(permanent(&format!("reading the object {name}"), error_chain(&e))),
+        InfoErrorKind::InvalidName => {
+            Failure::Permanent(permanent(&format!("reading the object {name}"), error_chain(&e)))
+        }
         _ => Failure::Transient(error_chain(&e)),
     })?;
     if info.nuid == nuid && !info.deleted {
