@@ -11,41 +11,22 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use cim_keys::app::Vault;
 use cim_keys::app::bundle::{BundleProgress, ExportReport};
-use cim_keys::app::{Vault, new_id};
 use cim_keys::bundle::Seal;
 use cim_keys::crypto::keystore::Passphrase;
-use cim_keys::domain::{Command, OrgId, PersonId};
 use cim_keys::gui::jobs::bundle::{self as jobs, Event, Outcome, Start};
 use cim_keys::gui::screen::bundle::{Action, Message, Pick, Side, State};
 use cim_keys::gui::{App, Screen as RootScreen, Section, Session};
 use iced::futures::StreamExt;
-use iced_test::selector::{self, Candidate};
 use iced_test::simulator;
 use tempfile::TempDir;
 
+use crate::gui_driver::{Driver, vault_with};
 use crate::support::{PASSPHRASE, library_vault};
 
 /// The passphrase bundles are encrypted to.
 const BUNDLE_PASSPHRASE: &str = "sd card crossing 42";
-
-/// A vault with one organization and `people` people (a domain event each).
-fn vault_with(dir: &Path, people: usize) -> Vault {
-    let mut vault = library_vault(dir);
-    let org = OrgId::from_uuid(new_id());
-    let mut commands = vec![Command::CreateOrganization { id: org, name: "Acme Corp".into(), domain: None }];
-    for i in 0..people {
-        commands.push(Command::AddPerson {
-            id: PersonId::from_uuid(new_id()),
-            org,
-            name: format!("Person {i}"),
-            email: format!("person{i}@acme.example"),
-            units: vec![],
-        });
-    }
-    vault.execute_all(commands).unwrap();
-    vault
-}
 
 /// The screen on a vault, what it started and not yet ran, and what it reported.
 struct Screen {
@@ -126,63 +107,6 @@ impl Screen {
         assert!(!self.state.running());
     }
 
-    /// Does what the simulator records after `interact`, message by message.
-    fn interact(&mut self, interact: impl FnOnce(&mut iced_test::Simulator<'_, Message>)) {
-        let messages: Vec<Message> = {
-            let mut ui = simulator(self.state.view());
-            interact(&mut ui);
-            ui.into_messages().collect()
-        };
-        assert!(!messages.is_empty(), "the interaction produced no message");
-        for message in messages {
-            assert!(!format!("{message:?}").contains(BUNDLE_PASSPHRASE), "a secret leaked into Debug");
-            let action = self.state.update(message);
-            self.drive(action);
-        }
-    }
-
-    fn click(&mut self, label: &'static str) {
-        self.interact(|ui| {
-            ui.click(label).unwrap_or_else(|e| panic!("cannot click {label:?}: {e}"));
-        });
-    }
-
-    /// Replaces what a field holds with `text`, as typed.
-    fn type_into(&mut self, id: &'static str, text: &str) {
-        use iced::keyboard::{Key, key::Named};
-        self.interact(|ui| {
-            ui.click(selector::id(id)).unwrap_or_else(|e| panic!("no field #{id}: {e}"));
-            let _ = ui.tap_key(Key::Named(Named::End));
-            for _ in 0..120 {
-                let _ = ui.tap_key(Key::Named(Named::Backspace));
-            }
-            let _ = ui.typewrite(text);
-        });
-    }
-
-    /// Every text shown.
-    fn texts(&self) -> Vec<String> {
-        let mut ui = simulator(self.state.view());
-        let mut texts = Vec::new();
-        let _ = ui.find(|candidate: Candidate<'_>| -> Option<()> {
-            if let Candidate::Text { content, .. } = candidate {
-                texts.push(content.to_owned());
-            }
-            None
-        });
-        texts
-    }
-
-    /// Whether some text contains this.
-    fn shows(&self, part: &str) -> bool {
-        self.texts().iter().any(|t| t.contains(part))
-    }
-
-    #[track_caller]
-    fn assert_shows(&self, part: &str) {
-        assert!(self.shows(part), "{part:?} is not shown; the screen shows {:#?}", self.texts());
-    }
-
     /// Types a folder and the bundle passphrase (twice: `confirm`) and clicks Export.
     fn export(&mut self, folder: &Path, confirm: &str) {
         self.type_into("export-folder", &folder.display().to_string());
@@ -196,6 +120,20 @@ impl Screen {
         self.type_into("import-file", &file.display().to_string());
         self.type_into("import-passphrase", passphrase);
         self.click("Import");
+    }
+}
+
+impl Driver for Screen {
+    type Message = Message;
+
+    fn view(&self) -> iced::Element<'_, Message> {
+        self.state.view()
+    }
+
+    fn handle(&mut self, message: Message) {
+        assert!(!format!("{message:?}").contains(BUNDLE_PASSPHRASE), "a secret leaked into Debug");
+        let action = self.state.update(message);
+        self.drive(action);
     }
 }
 

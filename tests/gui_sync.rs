@@ -11,8 +11,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_nats::jetstream;
-use cim_keys::app::{Vault, new_id};
-use cim_keys::domain::{Command, OrgId, PersonId};
 use cim_keys::gui::jobs::sync::{Event, LastError, Loaded, Reply, Standing};
 use cim_keys::gui::jobs::vault::{OpenRequest, open};
 use cim_keys::gui::screen::sync::{Message as SyncMessage, Pick};
@@ -22,29 +20,11 @@ use iced::futures::StreamExt;
 use iced::futures::stream::{self, BoxStream};
 use iced_test::futures::subscription::into_recipes;
 use iced_test::runtime::Action;
-use iced_test::selector::{self, Candidate};
-use iced_test::simulator;
 use tempfile::TempDir;
 
+use crate::gui_driver::{Driver, vault_with};
+use crate::support::PASSPHRASE;
 use crate::support::nats_server::Server;
-use crate::support::{PASSPHRASE, library_vault};
-
-/// A vault with one organization and `people` people (a domain event each), closed again.
-fn vault_with(dir: &Path, people: usize) {
-    let mut vault: Vault = library_vault(dir);
-    let org = OrgId::from_uuid(new_id());
-    let mut commands = vec![Command::CreateOrganization { id: org, name: "Acme Corp".into(), domain: None }];
-    for i in 0..people {
-        commands.push(Command::AddPerson {
-            id: PersonId::from_uuid(new_id()),
-            org,
-            name: format!("Person {i}"),
-            email: format!("person{i}@acme.example"),
-            units: vec![],
-        });
-    }
-    vault.execute_all(commands).unwrap();
-}
 
 fn jetstream_server(dir: &Path) -> Server {
     let store = dir.join("jetstream");
@@ -93,65 +73,6 @@ impl Gui {
         self.update(Message::Navigate(section));
     }
 
-    /// Does what the simulator records after `interact`, message by message.
-    fn interact(&mut self, interact: impl FnOnce(&mut iced_test::Simulator<'_, Message>)) {
-        let messages: Vec<Message> = {
-            let mut ui = simulator(self.app.view());
-            interact(&mut ui);
-            ui.into_messages().collect()
-        };
-        assert!(!messages.is_empty(), "the interaction produced no message");
-        for message in messages {
-            self.update(message);
-        }
-    }
-
-    fn click(&mut self, label: &'static str) {
-        self.interact(|ui| {
-            ui.click(label).unwrap_or_else(|e| panic!("cannot click {label:?}: {e}"));
-        });
-    }
-
-    /// Replaces what a field holds with `text`, as typed.
-    fn type_into(&mut self, id: &'static str, text: &str) {
-        use iced::keyboard::{Key, key::Named};
-        self.interact(|ui| {
-            ui.click(selector::id(id)).unwrap_or_else(|e| panic!("no field #{id}: {e}"));
-            let _ = ui.tap_key(Key::Named(Named::End));
-            for _ in 0..120 {
-                let _ = ui.tap_key(Key::Named(Named::Backspace));
-            }
-            let _ = ui.typewrite(text);
-        });
-    }
-
-    /// Every text shown.
-    fn texts(&self) -> Vec<String> {
-        let mut ui = simulator(self.app.view());
-        let mut texts = Vec::new();
-        let _ = ui.find(|candidate: Candidate<'_>| -> Option<()> {
-            if let Candidate::Text { content, .. } = candidate {
-                texts.push(content.to_owned());
-            }
-            None
-        });
-        texts
-    }
-
-    fn shows(&self, part: &str) -> bool {
-        self.texts().iter().any(|t| t.contains(part))
-    }
-
-    #[track_caller]
-    fn assert_shows(&self, part: &str) {
-        assert!(self.shows(part), "{part:?} is not shown; the screen shows {:#?}", self.texts());
-    }
-
-    /// Whether the screen shows exactly this text.
-    fn shows_exactly(&self, whole: &str) -> bool {
-        self.texts().iter().any(|t| t == whole)
-    }
-
     fn pending(&self) -> u64 {
         self.app.session().expect("unlocked").vault.lock().unwrap().status().unwrap().pending
     }
@@ -192,6 +113,18 @@ impl Gui {
     fn sync_state(&self) -> &cim_keys::gui::screen::sync::State {
         let Screen::Sync(state) = self.app.screen() else { panic!("not on the Sync screen") };
         state
+    }
+}
+
+impl Driver for Gui {
+    type Message = Message;
+
+    fn view(&self) -> iced::Element<'_, Message> {
+        self.app.view()
+    }
+
+    fn handle(&mut self, message: Message) {
+        self.update(message);
     }
 }
 

@@ -13,6 +13,8 @@ mod golden;
 #[cfg(feature = "gui")]
 mod gui_bundle;
 #[cfg(feature = "gui")]
+mod gui_driver;
+#[cfg(feature = "gui")]
 mod gui_events;
 #[cfg(feature = "gui")]
 mod gui_keys;
