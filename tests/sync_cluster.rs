@@ -377,3 +377,52 @@ fn objects_written_otherwise_are_kept_or_replaced_without_orphans_and_async_nats
         assert_eq!(js.get_stream(BUCKET_STREAM).await.unwrap().cached_info().state.messages, before);
     });
 }
+
+/// `cim-keys sync` given a cluster's servers and no `--replicas` provisions with 3 replicas
+/// (the server's INFO names its cluster), and uploads the vault's history once.
+#[test]
+fn sync_on_a_cluster_provisions_three_replicas_by_default() {
+    let tmp = TempDir::new().unwrap();
+    let cluster = Cluster::start(tmp.path());
+    // Ready when a stream of 3 replicas can be created: the meta leader knows all three peers.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = connect(&config(&cluster)).await.unwrap();
+        let js = jetstream::new(client);
+        let probe = jetstream::stream::Config {
+            name: "READY".into(),
+            subjects: vec!["ready.>".into()],
+            num_replicas: 3,
+            ..Default::default()
+        };
+        retrying("a stream of 3 replicas", || js.create_stream(probe.clone())).await;
+        retrying("deleting it", || js.delete_stream("READY")).await;
+    });
+    let vault = crate::support::Vault::new();
+    crate::support::acme(&vault);
+    let (graph, ..) = crate::support::upload_counts(&vault);
+    let mut args = vec!["--json".to_owned(), "sync".to_owned()];
+    for url in cluster.urls() {
+        args.extend(["--server".to_owned(), url]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = vault.run(&args);
+    assert_eq!(run.code, 0, "{run:?}\n{}", cluster.logs());
+    let report = run.json();
+    assert_eq!((report["replicas"].as_u64(), report["published"].as_u64()), (Some(3), Some(graph)), "{report}");
+    runtime.block_on(async {
+        let client = connect(&config(&cluster)).await.unwrap();
+        let js = jetstream::new(client);
+        for name in [STREAM, BUCKET_STREAM] {
+            let info = retrying("stream info", || async {
+                let mut stream = js.get_stream(name).await.map_err(|e| e.to_string())?;
+                stream.info().await.map(|i| i.clone()).map_err(|e| e.to_string())
+            })
+            .await;
+            assert_eq!(info.config.num_replicas, 3, "{name}");
+            if name == STREAM {
+                assert_eq!(info.state.messages, graph);
+            }
+        }
+    });
+}

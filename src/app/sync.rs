@@ -82,6 +82,9 @@ pub struct SyncReport {
     pub servers: Vec<String>,
     /// The name of the server the client was connected to at the end.
     pub server_name: String,
+    /// The replicas the stream and the bucket are provisioned with (as configured, else 3 on a
+    /// cluster, else 1).
+    pub replicas: usize,
     /// The stream did not exist and was created.
     pub stream_created: bool,
     /// The bucket did not exist and was created.
@@ -163,13 +166,21 @@ async fn start(
     progress(SyncProgress { phase: SyncPhase::Connecting, done: 0, total });
     let (client, errors) = connect_watching(config).await?;
     progress(SyncProgress { phase: SyncPhase::Provisioning, done: 0, total });
-    let provisioned = watched(&errors, provision(&client, config.replicas())).await?;
+    let replicas = replicas(config, &client.server_info());
+    let provisioned = watched(&errors, provision(&client, replicas)).await?;
     let report = SyncReport {
+        replicas,
         stream_created: provisioned.stream_created,
         bucket_created: provisioned.bucket_created,
         ..SyncReport::default()
     };
     Ok((client, errors, report))
+}
+
+/// The replicas of the stream and the bucket: as configured, else 3 when the server says it is
+/// part of a cluster, else 1.
+fn replicas(config: &SyncConfig, server: &async_nats::ServerInfo) -> usize {
+    config.replicas.unwrap_or(if server.cluster.is_some() { 3 } else { 1 })
 }
 
 /// Runs `work` until it ends or the server reports a permissions violation, whichever comes

@@ -208,8 +208,8 @@ pub struct ServerArgs {
     /// The client certificate's private key (PEM); needs --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Replicas of the stream and the bucket when they are created: 1 to 5, 3 on a cluster
-    /// [default: 1]
+    /// Replicas of the stream and the bucket when they are created: 1 to 5 [default: 3 when
+    /// the server is part of a cluster, else 1]
     #[arg(long, value_name = "N")]
     pub replicas: Option<usize>,
     /// Give up connecting after this many seconds [default: 5]

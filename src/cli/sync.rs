@@ -133,7 +133,7 @@ fn text(r: &SyncReport, source: &str) -> String {
                 .into_iter()
                 .filter_map(|(created, what)| created.then_some(what))
                 .collect();
-        text.push_str(&format!("\n  created {}", created.join(" and ")));
+        text.push_str(&format!("\n  created {} (replicas: {})", created.join(" and "), r.replicas));
     }
     if r.cancelled {
         text.push_str("\n  cancelled: what was acknowledged before is marked uploaded");

@@ -60,7 +60,8 @@ pub struct SyncConfig {
     /// The connection's name.
     #[serde(default = "default_name")]
     pub name: String,
-    /// Replicas of the stream and the bucket (1..=5); `None` means 1.
+    /// Replicas of the stream and the bucket (1..=5); `None`: 3 when the server is part of a
+    /// cluster, else 1 (decided once connected, by `app::sync`).
     #[serde(default)]
     pub replicas: Option<usize>,
 }
@@ -105,11 +106,6 @@ impl SyncConfig {
         let config: SyncConfig = serde_json::from_str(text).map_err(|e| SyncError::Config(e.to_string()))?;
         config.validate()?;
         Ok(config)
-    }
-
-    /// The stream and bucket replicas (default 1).
-    pub fn replicas(&self) -> usize {
-        self.replicas.unwrap_or(1)
     }
 
     /// Checks the rules serde cannot: at least one `nats://` or `tls://` server, replicas
@@ -158,7 +154,7 @@ mod tests {
     fn only_servers_is_required() {
         let config = SyncConfig::from_json(r#"{"servers": ["nats://127.0.0.1:4222"]}"#).unwrap();
         assert_eq!(config, SyncConfig::new(vec!["nats://127.0.0.1:4222".into()]));
-        assert_eq!(config.replicas(), 1);
+        assert_eq!(config.replicas, None);
         assert_eq!(config.name, "cim-keys sync");
         assert_eq!(config.connect_timeout, Duration::from_secs(5));
     }
@@ -172,7 +168,7 @@ mod tests {
             "connect_timeout_ms": 2500, "name": "vault 7", "replicas": 3
         }"#;
         let config = SyncConfig::from_json(text).unwrap();
-        assert_eq!(config.replicas(), 3);
+        assert_eq!(config.replicas, Some(3));
         assert_eq!(config.connect_timeout, Duration::from_millis(2500));
         let tls = config.tls.clone().unwrap();
         assert_eq!(tls.cert_and_key, Some(("/s/c.pem".into(), "/s/c.key".into())));
