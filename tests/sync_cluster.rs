@@ -416,7 +416,7 @@ fn sync_on_a_cluster_provisions_three_replicas_by_default() {
         for name in [STREAM, BUCKET_STREAM] {
             let info = retrying("stream info", || async {
                 let mut stream = js.get_stream(name).await.map_err(|e| e.to_string())?;
-                stream.info().await.map(|i| i.clone()).map_err(|e| e.to_string())
+                stream.info().await.cloned().map_err(|e| e.to_string())
             })
             .await;
             assert_eq!(info.config.num_replicas, 3, "{name}");
