@@ -1,8 +1,10 @@
 //! The one theme module: a light and a dark palette, spacing and type sizes, and the named
-//! styles the screens use (`primary`, `danger`, `card`, …), so every screen looks the same.
+//! styles the screens use (`primary`, `danger`, `card`, …), so every screen looks the same;
+//! and the two small widgets several screens show values with ([`mono`], [`field`]).
 
-use iced::widget::{button, container, text};
-use iced::{Border, Color, Theme, color};
+use iced::widget::text::{IntoFragment, Wrapping};
+use iced::widget::{button, container, row, text};
+use iced::{Border, Color, Element, Font, Length, Theme, color};
 
 /// Space between related elements.
 pub const GAP: f32 = 8.0;
@@ -105,4 +107,15 @@ pub fn success(theme: &Theme) -> text::Style {
 pub fn muted(theme: &Theme) -> text::Style {
     let text = theme.palette().text;
     text::Style { color: Some(Color { a: 0.65, ..text }) }
+}
+
+/// A public value (a path, a URL, a hash, a fingerprint) in small monospace, broken anywhere to
+/// fit.
+pub fn mono<'a>(value: impl IntoFragment<'a>) -> text::Text<'a> {
+    text(value).size(SMALL).font(Font::MONOSPACE).width(Length::Fill).wrapping(Wrapping::WordOrGlyph)
+}
+
+/// A muted label `label_width` wide and a [`mono`] value after it.
+pub fn field<'a, M: 'a>(label: &'a str, label_width: f32, value: impl IntoFragment<'a>) -> Element<'a, M> {
+    row![text(label).size(SMALL).style(muted).width(label_width), mono(value)].spacing(GAP).into()
 }

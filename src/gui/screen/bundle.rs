@@ -203,14 +203,9 @@ fn phase_text(phase: &str) -> &'static str {
     }
 }
 
-/// A public value (a path, a hash, a fingerprint) in monospace, broken anywhere to fit.
-fn mono<'a>(value: impl text::IntoFragment<'a>) -> iced::widget::Text<'a> {
-    text(value).size(theme::SMALL).font(Font::MONOSPACE).width(Length::Fill).wrapping(Wrapping::WordOrGlyph)
-}
-
-/// A label and a value.
+/// A label and a value (see [`theme::field`]).
 fn field<'a>(label: &'a str, value: impl text::IntoFragment<'a>) -> Element<'a, Message> {
-    row![text(label).size(theme::SMALL).style(theme::muted).width(LABEL), mono(value)].spacing(theme::GAP).into()
+    theme::field(label, LABEL, value)
 }
 
 fn range(what: &str, range: Option<(u64, u64)>) -> String {

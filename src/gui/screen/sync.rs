@@ -28,9 +28,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use iced::widget::text::Wrapping;
 use iced::widget::{button, column, container, progress_bar, row, scrollable, space, text, text_input};
-use iced::{Alignment, Element, Font, Length};
+use iced::{Alignment, Element, Length};
 
 use crate::app::sync::{SyncPhase, SyncProgress, SyncReport};
 use crate::gui::jobs::sync::{Event, Loaded, Reply, Request, Standing, Upload};
@@ -168,14 +167,9 @@ fn phase_text(phase: SyncPhase) -> &'static str {
     }
 }
 
-/// A public value (a path, a URL) in monospace, broken anywhere to fit.
-fn mono<'a>(value: impl text::IntoFragment<'a>) -> iced::widget::Text<'a> {
-    text(value).size(theme::SMALL).font(Font::MONOSPACE).width(Length::Fill).wrapping(Wrapping::WordOrGlyph)
-}
-
-/// A label and a value.
+/// A label and a value (see [`theme::field`]).
 fn field<'a>(label: &'a str, value: impl text::IntoFragment<'a>) -> Element<'a, Message> {
-    row![text(label).size(theme::SMALL).style(theme::muted).width(LABEL), mono(value)].spacing(theme::GAP).into()
+    theme::field(label, LABEL, value)
 }
 
 fn card<'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
