@@ -1,10 +1,11 @@
 //! The one theme module: a light and a dark palette, spacing and type sizes, and the named
 //! styles the screens use (`primary`, `danger`, `card`, …), so every screen looks the same;
-//! and the two small widgets several screens show values with ([`mono`], [`field`]).
+//! and the small widgets several screens share ([`mono`] and [`field`] for values, [`progress`]
+//! for a running job with Cancel).
 
 use iced::widget::text::{IntoFragment, Wrapping};
-use iced::widget::{button, container, row, text};
-use iced::{Border, Color, Element, Font, Length, Theme, color};
+use iced::widget::{button, column, container, progress_bar, row, space, text};
+use iced::{Alignment, Border, Color, Element, Font, Length, Theme, color};
 
 /// Space between related elements.
 pub const GAP: f32 = 8.0;
@@ -118,4 +119,34 @@ pub fn mono<'a>(value: impl IntoFragment<'a>) -> text::Text<'a> {
 /// A muted label `label_width` wide and a [`mono`] value after it.
 pub fn field<'a, M: 'a>(label: &'a str, label_width: f32, value: impl IntoFragment<'a>) -> Element<'a, M> {
     row![text(label).size(SMALL).style(muted).width(label_width), mono(value)].spacing(GAP).into()
+}
+
+/// A running job in a card: what it does (`Cancelling…` once cancelled) and `done of total
+/// events`, a progress bar, and a muted `note` beside a Cancel button that sends `cancel` until
+/// the job is cancelling.
+pub fn progress<'a, M: Clone + 'a>(
+    label: &'a str,
+    (done, total): (u64, u64),
+    cancelling: bool,
+    note: &'a str,
+    cancel: M,
+) -> Element<'a, M> {
+    let count = if total > 0 { format!("{done} of {total} events") } else { String::new() };
+    let content = column![
+        row![
+            text(if cancelling { "Cancelling…" } else { label }).size(HEADING),
+            space::horizontal(),
+            text(count).size(SMALL),
+        ]
+        .align_y(Alignment::Center),
+        progress_bar(0.0..=total.max(1) as f32, done as f32).girth(10),
+        row![
+            text(note).size(SMALL).style(muted).width(Length::Fill),
+            button(text("Cancel")).style(danger).on_press_maybe((!cancelling).then_some(cancel)),
+        ]
+        .spacing(GAP)
+        .align_y(Alignment::Center),
+    ]
+    .spacing(GAP);
+    container(content).padding(PAD / 2.0).width(Length::Fill).style(card).into()
 }

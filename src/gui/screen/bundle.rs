@@ -26,9 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use iced::widget::text::Wrapping;
-use iced::widget::{
-    button, checkbox, column, container, progress_bar, row, scrollable, space, text, text_editor, text_input,
-};
+use iced::widget::{button, checkbox, column, container, row, scrollable, space, text, text_editor, text_input};
 use iced::{Alignment, Element, Font, Length};
 
 use crate::app::bundle::{BundleProgress, ExportReport, ImportReport};
@@ -698,33 +696,18 @@ impl State {
 
 /// The running transfer: what it does, how far it is, and Cancel.
 fn progress(running: &Running) -> Element<'_, Message> {
-    let cancelling = running.cancel.load(Ordering::Relaxed);
     let (label, done, total) = match running.progress {
         Some(p) => (phase_text(p.phase), p.done, p.total),
         None if running.side == Side::Export => ("Starting: unlocking the device key and encrypting", 0, 0),
         None => ("Starting: decrypting and checking the signature", 0, 0),
     };
-    let count = if total > 0 { format!("{done} of {total} events") } else { String::new() };
-    let card = column![
-        row![
-            text(if cancelling { "Cancelling…" } else { label }).size(theme::HEADING),
-            space::horizontal(),
-            text(count).size(theme::SMALL),
-        ]
-        .align_y(Alignment::Center),
-        progress_bar(0.0..=total.max(1) as f32, done as f32).girth(10),
-        row![
-            text("Cancelling, leaving this screen or locking the vault stops it; nothing is changed.")
-                .size(theme::SMALL)
-                .style(theme::muted),
-            space::horizontal(),
-            button(text("Cancel")).style(theme::danger).on_press_maybe((!cancelling).then_some(Message::Cancel)),
-        ]
-        .spacing(theme::GAP)
-        .align_y(Alignment::Center),
-    ]
-    .spacing(theme::GAP);
-    container(card).padding(theme::PAD / 2.0).width(Length::Fill).style(theme::card).into()
+    theme::progress(
+        label,
+        (done, total),
+        running.cancel.load(Ordering::Relaxed),
+        "Cancelling, leaving this screen or locking the vault stops it; nothing is changed.",
+        Message::Cancel,
+    )
 }
 
 /// What an export wrote.

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use iced::widget::{button, column, container, progress_bar, row, scrollable, space, text, text_input};
+use iced::widget::{button, column, container, row, scrollable, space, text, text_input};
 use iced::{Alignment, Element, Length};
 
 use crate::app::sync::{SyncPhase, SyncProgress, SyncReport};
@@ -633,35 +633,17 @@ fn file_row<'a>(
 
 /// The running upload: what it does, how far it is, and Cancel.
 fn progress(running: &Running) -> Element<'_, Message> {
-    let cancelling = running.upload.cancel.load(Ordering::Relaxed);
     let (label, done, total) = match running.progress {
         Some(p) => (phase_text(p.phase), p.done, p.total),
         None => ("Starting", 0, 0),
     };
-    let count = if total > 0 { format!("{done} of {total} events") } else { String::new() };
-    card(
-        column![
-            row![
-                text(if cancelling { "Cancelling…" } else { label }).size(theme::HEADING),
-                space::horizontal(),
-                text(count).size(theme::SMALL),
-            ]
-            .align_y(Alignment::Center),
-            progress_bar(0.0..=total.max(1) as f32, done as f32).girth(10),
-            row![
-                text(
-                    "Cancel stops after the events in flight: what the server acknowledged is marked uploaded, the \
-                     rest stays pending. Leaving this screen or locking the vault cancels too."
-                )
-                .size(theme::SMALL)
-                .style(theme::muted)
-                .width(Length::Fill),
-                button(text("Cancel")).style(theme::danger).on_press_maybe((!cancelling).then_some(Message::Cancel)),
-            ]
-            .spacing(theme::GAP)
-            .align_y(Alignment::Center),
-        ]
-        .spacing(theme::GAP),
+    theme::progress(
+        label,
+        (done, total),
+        running.upload.cancel.load(Ordering::Relaxed),
+        "Cancel stops after the events in flight: what the server acknowledged is marked uploaded, the rest \
+         stays pending. Leaving this screen or locking the vault cancels too.",
+        Message::Cancel,
     )
 }
 
