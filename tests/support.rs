@@ -318,6 +318,96 @@ pub mod nats_server {
             .collect()
     }
 
+    /// How long any one wait of the NATS tests may take before it fails.
+    pub const PATIENCE: Duration = Duration::from_secs(60);
+
+    /// `op`, again after 200 ms while it fails, for at most [`PATIENCE`]: right after a kill,
+    /// JetStream requests can time out while the dead node's roles (meta leader, stream leader)
+    /// move to the others.
+    pub async fn retrying<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
+        what: &str,
+        mut op: impl FnMut() -> F,
+    ) -> T {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match op().await {
+                Ok(value) => return value,
+                Err(e) => assert!(Instant::now() < deadline, "{what}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The independent consumer of an upload of `events` (of [`CONTEXT`]): the stream holds one
+    /// message per event, each read once by an ordered consumer with its subject, payload, CID
+    /// and headers checked; every block is an object of one chunk (read by direct get, without
+    /// a consumer per object: async-nats's `get` creates one, and 16 of those at once reach the
+    /// bucket's consumer limit) holding the block, its CID recomputed; and the bucket holds no
+    /// orphan or duplicate: one chunk and one meta message per block.
+    pub async fn check_upload(client: &async_nats::Client, events: &[cim_keys::sync::UploadEvent]) {
+        use std::collections::{HashMap, HashSet};
+
+        use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
+        use cid::Cid;
+        use cim_keys::projection::{cid_of, raw_cid_of};
+        use cim_keys::sync::provision::BUCKET_STREAM;
+        use cim_keys::sync::{BUCKET, STREAM, SUBJECTS, UploadEvent, subject};
+        use futures_util::StreamExt;
+
+        let js = jetstream::new(client.clone());
+        let stream = retrying("reading the stream's info", || js.get_stream(STREAM)).await;
+        assert_eq!(stream.cached_info().state.messages, events.len() as u64, "stream message count");
+        let config = OrderedConfig { filter_subject: SUBJECTS.to_owned(), ..Default::default() };
+        let consumer = retrying("creating a consumer", || stream.create_consumer(config.clone())).await;
+        let mut messages = consumer.messages().await.unwrap();
+        let by_cid: HashMap<String, &UploadEvent> = events.iter().map(|e| (e.cid.to_string(), e)).collect();
+        let mut seen = HashSet::new();
+        while seen.len() < events.len() {
+            let next = tokio::time::timeout(Duration::from_secs(20), messages.next()).await;
+            let message = next.unwrap().unwrap().unwrap();
+            let cid = message.subject.rsplit('.').next().unwrap().to_owned();
+            let event = by_cid.get(&cid).unwrap_or_else(|| panic!("unknown subject {}", message.subject));
+            assert!(seen.insert(cid.clone()), "{} twice", message.subject);
+            assert_eq!(message.subject.as_str(), subject(CONTEXT, &event.event_type, &cid).unwrap());
+            assert_eq!(message.payload, event.bytes, "the payload of {cid}");
+            assert_eq!(cid_of(&message.payload).to_string(), cid, "the payload is the block");
+            let headers = message.headers.as_ref().unwrap();
+            let get = |name: &str| headers.get(name).map(|v| v.as_str().to_owned()).unwrap_or_default();
+            assert_eq!(get("Nats-Msg-Id"), cid);
+            assert_eq!(get("Cim-Event-Id"), event.event_id.to_string());
+            assert_eq!(get("Cim-Correlation-Id"), event.correlation_id.to_string());
+            assert_eq!(get("Cim-Causation-Id"), event.causation_id.to_string());
+            assert_eq!(get("Cim-Event-Type"), event.event_type);
+        }
+        let store = retrying("opening the object store", || js.get_object_store(BUCKET)).await;
+        let chunks = retrying("reading the bucket's stream info", || js.get_stream(BUCKET_STREAM)).await;
+        let blocks: HashMap<Cid, &[u8]> =
+            events.iter().flat_map(|e| e.blocks.iter().map(|(cid, b)| (*cid, b.as_slice()))).collect();
+        let distinct = blocks.len();
+        let checked: Vec<()> = futures_util::stream::iter(blocks)
+            .map(|(cid, bytes)| {
+                let (store, chunks) = (store.clone(), chunks.clone());
+                async move {
+                    let info = retrying(&format!("the info of block {cid}"), || store.info(cid.to_string())).await;
+                    assert_eq!((info.chunks, info.size), (1, bytes.len()), "{cid}");
+                    let subject = format!("$O.{BUCKET}.C.{}", info.nuid);
+                    let chunk = retrying(&format!("the chunk of {cid}"), || {
+                        chunks.direct_get_last_for_subject(subject.as_str())
+                    })
+                    .await;
+                    assert_eq!(&chunk.payload[..], bytes, "the chunk of {cid}");
+                    let again = if cid.codec() == 0x55 { raw_cid_of(&chunk.payload) } else { cid_of(&chunk.payload) };
+                    assert_eq!(again, cid, "the block's CID");
+                }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        assert_eq!(checked.len(), distinct);
+        let objects = chunks.cached_info().state.messages;
+        assert_eq!(objects, 2 * distinct as u64, "messages in {BUCKET_STREAM}");
+    }
+
     /// Connects with async-nats and a creds file.
     pub async fn connect(server: &Server, creds: &Path) -> Result<async_nats::Client, async_nats::ConnectError> {
         ConnectOptions::with_credentials_file(creds)

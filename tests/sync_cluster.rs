@@ -12,7 +12,6 @@
 //! by async-nats's `ObjectStore::get`.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,22 +19,18 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
+use async_nats::jetstream;
 use cid::Cid;
 use cim_keys::projection::raw_cid_of;
 use cim_keys::sync::provision::BUCKET_STREAM;
-use cim_keys::sync::{BUCKET, STREAM, SUBJECTS, SyncConfig, UploadEvent, UploadOptions, connect, provision, upload};
-use futures_util::StreamExt;
+use cim_keys::sync::{BUCKET, STREAM, SyncConfig, UploadEvent, UploadOptions, connect, provision, upload};
 use tempfile::TempDir;
 
-use crate::support::nats_server::{nats_server_binary, synthetic_events};
+use crate::support::nats_server::{PATIENCE, check_upload, nats_server_binary, retrying, synthetic_events};
 
 fn events(n: usize) -> Vec<UploadEvent> {
     synthetic_events(n, 2)
 }
-
-/// How long any one wait of these tests may take before it fails.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -160,70 +155,6 @@ async fn provision_when_ready(client: &async_nats::Client, cluster: &Cluster) {
     }
 }
 
-/// The independent check: the stream's message count, every message read once with its CID
-/// and payload, every block's object with one chunk holding the block.
-async fn verify(client: &async_nats::Client, events: &[UploadEvent]) {
-    let js = jetstream::new(client.clone());
-    let stream = retrying("reading the stream's info", || js.get_stream(STREAM)).await;
-    assert_eq!(stream.cached_info().state.messages, events.len() as u64, "stream message count");
-    let config = OrderedConfig { filter_subject: SUBJECTS.to_owned(), ..Default::default() };
-    let consumer = retrying("creating a consumer", || stream.create_consumer(config.clone())).await;
-    let mut messages = consumer.messages().await.unwrap();
-    let by_cid: HashMap<String, &UploadEvent> = events.iter().map(|e| (e.cid.to_string(), e)).collect();
-    let mut seen = HashSet::new();
-    while seen.len() < events.len() {
-        let message = tokio::time::timeout(Duration::from_secs(20), messages.next()).await.unwrap().unwrap().unwrap();
-        let cid = message.subject.rsplit('.').next().unwrap().to_owned();
-        let event = by_cid.get(&cid).unwrap_or_else(|| panic!("unknown subject {}", message.subject));
-        assert!(seen.insert(cid.clone()), "{} twice", message.subject);
-        assert_eq!(message.payload, event.bytes, "the payload of {cid}");
-        let headers = message.headers.as_ref().unwrap();
-        assert_eq!(headers.get("Nats-Msg-Id").map(|v| v.as_str()), Some(cid.as_str()));
-    }
-    let store = retrying("opening the object store", || js.get_object_store(BUCKET)).await;
-    let chunks = retrying("reading the bucket's stream info", || js.get_stream(BUCKET_STREAM)).await;
-    let blocks: HashMap<Cid, &[u8]> =
-        events.iter().flat_map(|e| e.blocks.iter().map(|(cid, b)| (*cid, b.as_slice()))).collect();
-    let checked: Vec<()> = futures_util::stream::iter(blocks)
-        .map(|(cid, bytes)| {
-            let (store, chunks) = (store.clone(), chunks.clone());
-            async move {
-                let info = retrying(&format!("the info of block {cid}"), || store.info(cid.to_string())).await;
-                assert_eq!((info.chunks, info.size), (1, bytes.len()), "{cid}");
-                let subject = format!("$O.{BUCKET}.C.{}", info.nuid);
-                let chunk =
-                    retrying(&format!("the chunk of {cid}"), || chunks.direct_get_last_for_subject(subject.as_str()))
-                        .await;
-                assert_eq!(&chunk.payload[..], bytes, "the chunk of {cid}");
-            }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    let distinct: HashSet<Cid> = events.iter().flat_map(|e| e.blocks.iter().map(|b| b.0)).collect();
-    assert_eq!(checked.len(), distinct.len());
-    // No orphan or duplicate chunk: one chunk and one meta message per block.
-    let objects = chunks.cached_info().state.messages;
-    assert_eq!(objects, 2 * distinct.len() as u64, "messages in {BUCKET_STREAM}");
-}
-
-/// `op`, again after 200 ms while it fails, for at most [`PATIENCE`]: right after a kill,
-/// JetStream requests can time out while the dead node's roles (meta leader, stream leader)
-/// move to the others.
-async fn retrying<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
-    what: &str,
-    mut op: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        match op().await {
-            Ok(value) => return value,
-            Err(e) => assert!(Instant::now() < deadline, "{what}: {e}"),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// Which node to kill.
 #[derive(Debug, Clone, Copy)]
 enum Victim {
@@ -295,7 +226,7 @@ fn killed_mid_upload(victim: Victim, events: Vec<UploadEvent>, kill_after: usize
     assert!(counts.values().all(|&n| n == 1), "on_acked called twice for an event");
     assert_eq!(counts.len(), events.len(), "on_acked not called for every event");
     assert!(events.iter().all(|e| counts.contains_key(&e.cid)));
-    runtime.block_on(verify(&client, &events));
+    runtime.block_on(check_upload(&client, &events));
     drop(client);
     drop(runtime);
     drop(cluster);

@@ -13,17 +13,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
+use async_nats::jetstream;
 use cid::Cid;
-use cim_keys::projection::{cid_of, raw_cid_of};
 use cim_keys::sync::provision::stream_config;
-use cim_keys::sync::{
-    BUCKET, STREAM, SUBJECTS, SyncConfig, UploadEvent, UploadOptions, UploadReport, connect, provision, subject, upload,
-};
-use futures_util::StreamExt;
+use cim_keys::sync::{STREAM, SyncConfig, UploadEvent, UploadOptions, UploadReport, connect, provision, upload};
 use tempfile::TempDir;
 
-use crate::support::nats_server::{CONTEXT, Server, nats_server_binary, synthetic_events};
+use crate::support::nats_server::{Server, check_upload, nats_server_binary, synthetic_events};
 
 fn events(n: usize) -> Vec<UploadEvent> {
     synthetic_events(n, 1)
@@ -111,60 +107,6 @@ async fn stream_messages(client: &async_nats::Client) -> u64 {
     jetstream::new(client.clone()).get_stream(STREAM).await.unwrap().get_info().await.unwrap().state.messages
 }
 
-/// The independent consumer: reads every message of the stream with an ordered consumer,
-/// checks subject, payload, CID and headers against `events`, then fetches every block from
-/// the object store and recomputes its CID.
-async fn verify(client: &async_nats::Client, events: &[UploadEvent]) {
-    let js = jetstream::new(client.clone());
-    let stream = js.get_stream(STREAM).await.unwrap();
-    assert_eq!(stream_messages(client).await, events.len() as u64, "stream message count");
-    let consumer = stream
-        .create_consumer(OrderedConfig { filter_subject: SUBJECTS.to_owned(), ..Default::default() })
-        .await
-        .unwrap();
-    let mut messages = consumer.messages().await.unwrap();
-    let by_cid: HashMap<String, &UploadEvent> = events.iter().map(|e| (e.cid.to_string(), e)).collect();
-    let mut seen = HashSet::new();
-    while seen.len() < events.len() {
-        let message = tokio::time::timeout(Duration::from_secs(10), messages.next()).await.unwrap().unwrap().unwrap();
-        let cid_text = message.subject.rsplit('.').next().unwrap().to_owned();
-        let event = by_cid.get(&cid_text).unwrap_or_else(|| panic!("unknown subject {}", message.subject));
-        assert!(seen.insert(cid_text.clone()), "{} twice", message.subject);
-        assert_eq!(message.subject.as_str(), subject(CONTEXT, &event.event_type, &cid_text).unwrap());
-        assert_eq!(cid_of(&message.payload).to_string(), cid_text, "the payload is the block");
-        let headers = message.headers.as_ref().unwrap();
-        let get = |name: &str| headers.get(name).map(|v| v.as_str().to_owned()).unwrap_or_default();
-        assert_eq!(get("Nats-Msg-Id"), cid_text);
-        assert_eq!(get("Cim-Event-Id"), event.event_id.to_string());
-        assert_eq!(get("Cim-Correlation-Id"), event.correlation_id.to_string());
-        assert_eq!(get("Cim-Causation-Id"), event.causation_id.to_string());
-        assert_eq!(get("Cim-Event-Type"), event.event_type);
-    }
-    // The blocks, read without a consumer per object (async-nats's `get` creates one, and 16
-    // of those at once reach the bucket's consumer limit): the object's info, then its one
-    // chunk by direct get.
-    let store = js.get_object_store(BUCKET).await.unwrap();
-    let chunks = js.get_stream(format!("OBJ_{BUCKET}")).await.unwrap();
-    let names: HashSet<Cid> = events.iter().flat_map(|e| e.blocks.iter().map(|b| b.0)).collect();
-    let fetched: Vec<()> = futures_util::stream::iter(names)
-        .map(|cid| {
-            let (store, chunks) = (store.clone(), chunks.clone());
-            async move {
-                let info = store.info(cid.to_string()).await.unwrap_or_else(|e| panic!("block {cid}: {e}"));
-                assert_eq!(info.chunks, 1, "{cid}");
-                let chunk = chunks.direct_get_last_for_subject(format!("$O.{BUCKET}.C.{}", info.nuid)).await.unwrap();
-                let bytes = &chunk.payload[..];
-                assert_eq!(bytes.len(), info.size);
-                let again = if cid.codec() == 0x55 { raw_cid_of(bytes) } else { cid_of(bytes) };
-                assert_eq!(again, cid, "the block's CID");
-            }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    assert_eq!(fetched.len(), unique_blocks(events));
-}
-
 #[test]
 fn upload_is_complete_and_idempotent_within_and_after_the_duplicate_window() {
     let tmp = TempDir::new().unwrap();
@@ -188,7 +130,7 @@ fn upload_is_complete_and_idempotent_within_and_after_the_duplicate_window() {
         assert_eq!(report.blocks_put + report.blocks_present, 3 * 2000);
         assert_once_each(&acked, &events);
         let started = Instant::now();
-        verify(&client, &events).await;
+        check_upload(&client, &events).await;
         eprintln!("verified in {:?}", started.elapsed());
 
         // Again at once: within the duplicate window, or already on the subject.
@@ -263,7 +205,7 @@ fn killed_mid_upload(events: Vec<UploadEvent>, kill_after: usize) {
         eprintln!("the upload run again: {report:?}");
         assert_eq!(report.published + report.already_present, events.len());
         assert_once_each(&acked, &events);
-        verify(&client, &events).await;
+        check_upload(&client, &events).await;
     });
 }
 
