@@ -4,13 +4,12 @@
 //! ([`Vault::import_bundle`](crate::app::Vault::import_bundle)).
 //!
 //! A transfer reports progress while it runs and can be cancelled, so it is not an ordinary
-//! [`Job`] with one reply: [`start`] runs it on a blocking thread and returns a stream of
-//! [`Event`]s — each [`BundleProgress`] the application reports, then the outcome — which the
-//! root turns into messages with `Task::run`. Between the blocking thread and the stream is an
-//! unbounded channel (the application reports progress every few hundred events, so it stays
-//! small); the stream ends after the outcome. Cancelling is the [`AtomicBool`] the screen holds
-//! and the application checks between batches: it then returns "cancelled; nothing was
-//! changed". [`Transfer::run`] is the same work on the calling thread, for tests.
+//! [`Job`] with one reply but a [`ProgressJob`]: [`start`] runs it on a blocking thread (with
+//! [`streamed`]) and returns a stream of [`Event`]s — each [`BundleProgress`] the application
+//! reports, then the outcome — which the root turns into messages with `Task::run`; the stream
+//! ends after the outcome. Cancelling is the [`AtomicBool`] the screen holds and the
+//! application checks between batches: it then returns "cancelled; nothing was changed".
+//! [`Transfer::run`] is the same work on the calling thread.
 //!
 //! Secrets: the bundle passphrase travels as [`SecretText`] (redacted, zeroized), an identity
 //! file is read here into zeroized memory; the vault's own passphrase, which unlocks the device
@@ -20,13 +19,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use iced::futures::channel::mpsc;
-use iced::futures::{SinkExt, Stream, StreamExt};
+use iced::futures::Stream;
 use zeroize::Zeroizing;
 
 use crate::app::bundle::{BundleProgress, ExportReport, ImportReport};
 use crate::app::{AppError, Vault};
 use crate::bundle::{BundleError, Seal, Unseal};
+use crate::gui::jobs::{ProgressJob, Streamed, streamed};
 use crate::gui::{Ctx, GuiError, Job, SecretText, Session};
 
 /// A quick question about this vault.
@@ -131,14 +130,9 @@ pub enum Outcome {
     Imported(Arc<ImportReport>),
 }
 
-/// What a running transfer reports.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// How far it is.
-    Progress(BundleProgress),
-    /// It ended; the vault's counts and fingerprint afterwards come with a success.
-    Finished(Result<(Outcome, Info), GuiError>),
-}
+/// What a running transfer reports: its progress, then how it ended — with a success, the
+/// vault's counts and fingerprint afterwards.
+pub type Event = Streamed<BundleProgress, Result<(Outcome, Info), GuiError>>;
 
 /// The application's error in the screen's words: the bundle layer's messages name the CLI's
 /// options where the GUI has a choice on the screen.
@@ -164,7 +158,7 @@ fn gui_error(error: AppError) -> GuiError {
 }
 
 impl Transfer {
-    /// Runs it on this thread: what [`start`] does off the UI thread (tests call it directly).
+    /// Runs it on this thread: what [`start`] does off the UI thread.
     pub fn run(
         self,
         ctx: Ctx<'_>,
@@ -202,36 +196,17 @@ impl Transfer {
     }
 }
 
-/// A transfer with the channel its progress goes to: a [`Job`], so the session runs it.
-struct Reporting {
-    start: Start,
-    progress: mpsc::UnboundedSender<BundleProgress>,
-}
-
-impl Job for Reporting {
+impl ProgressJob for Start {
+    type Progress = BundleProgress;
     type Reply = (Outcome, Info);
 
-    fn run(self, ctx: Ctx<'_>) -> Result<(Outcome, Info), GuiError> {
-        let Self { start, progress } = self;
-        let mut report = |p: BundleProgress| {
-            // The stream stops listening only when the screen is gone; then progress is moot.
-            let _ = progress.unbounded_send(p);
-        };
-        start.transfer.run(ctx, &mut report, &start.cancel)
+    fn run(self, ctx: Ctx<'_>, progress: &mut dyn FnMut(BundleProgress)) -> Result<(Outcome, Info), GuiError> {
+        self.transfer.run(ctx, progress, &self.cancel)
     }
 }
 
 /// Runs a transfer on a blocking thread; the stream gives each progress report as it comes,
 /// then the outcome, and ends. Needs a Tokio runtime (the root's, or a test's).
 pub fn start(session: Session, start: Start) -> impl Stream<Item = Event> + Send + 'static {
-    iced::stream::channel(16, async move |mut out: mpsc::Sender<Event>| {
-        let (progress, mut reports) = mpsc::unbounded();
-        let job = tokio::task::spawn_blocking(move || session.run(Reporting { start, progress }));
-        // The channel closes when the job ends (it owns the sender).
-        while let Some(p) = reports.next().await {
-            let _ = out.send(Event::Progress(p)).await;
-        }
-        let finished = job.await.unwrap_or_else(|_| Err(GuiError::new("the transfer stopped unexpectedly")));
-        let _ = out.send(Event::Finished(finished)).await;
-    })
+    streamed(session, start, "the transfer", |result| result)
 }

@@ -22,11 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use iced::Subscription;
-use iced::futures::channel::mpsc;
-use iced::futures::{SinkExt, Stream, StreamExt};
+use iced::futures::{Stream, StreamExt};
 
 use crate::app::Vault;
 use crate::app::sync::{SyncProgress, SyncReport};
+use crate::gui::jobs::{ProgressJob, Streamed, streamed};
 use crate::gui::{Ctx, GuiError, Job, Session};
 use crate::sync::{Probe, SyncConfig};
 
@@ -128,31 +128,15 @@ pub struct Outcome {
     pub standing: Result<Standing, GuiError>,
 }
 
-/// What a running upload reports.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// How far it is.
-    Progress(SyncProgress),
-    /// It ended.
-    Finished(Outcome),
-}
+/// What a running upload reports: its progress, then how it ended.
+pub type Event = Streamed<SyncProgress, Outcome>;
 
-/// The upload with the channel its progress goes to: a [`Job`], so the session runs it.
-struct Reporting {
-    upload: Upload,
-    progress: mpsc::UnboundedSender<SyncProgress>,
-}
-
-impl Job for Reporting {
+impl ProgressJob for Upload {
+    type Progress = SyncProgress;
     type Reply = Outcome;
 
-    fn run(self, ctx: Ctx<'_>) -> Result<Outcome, GuiError> {
-        let Self { upload, progress } = self;
-        let mut report = |p: SyncProgress| {
-            // The stream stops listening only when the screen is gone; then progress is moot.
-            let _ = progress.unbounded_send(p);
-        };
-        let result = ctx.vault.sync_upload(&upload.config, &mut report, &upload.cancel);
+    fn run(self, ctx: Ctx<'_>, progress: &mut dyn FnMut(SyncProgress)) -> Result<Outcome, GuiError> {
+        let result = ctx.vault.sync_upload(&self.config, progress, &self.cancel);
         Ok(Outcome { result: result.map(Arc::new).map_err(GuiError::from), standing: Standing::of(ctx.vault) })
     }
 }
@@ -160,18 +144,8 @@ impl Job for Reporting {
 /// Runs an upload on a blocking thread; the stream gives each progress report as it comes,
 /// then the outcome, and ends. Needs a Tokio runtime (the root's, or a test's).
 pub fn run(session: Session, upload: Upload) -> impl Stream<Item = Event> + Send + 'static {
-    iced::stream::channel(16, async move |mut out: mpsc::Sender<Event>| {
-        let (progress, mut reports) = mpsc::unbounded();
-        let job = tokio::task::spawn_blocking(move || session.run(Reporting { upload, progress }));
-        // The channel closes when the job ends (it owns the sender).
-        while let Some(p) = reports.next().await {
-            let _ = out.send(Event::Progress(p)).await;
-        }
-        let outcome = job
-            .await
-            .unwrap_or_else(|_| Err(GuiError::new("the upload stopped unexpectedly")))
-            .unwrap_or_else(|error| Outcome { result: Err(error.clone()), standing: Err(error) });
-        let _ = out.send(Event::Finished(outcome)).await;
+    streamed(session, upload, "the upload", |result| {
+        result.unwrap_or_else(|error| Outcome { result: Err(error.clone()), standing: Err(error) })
     })
 }
 
