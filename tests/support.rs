@@ -221,8 +221,38 @@ pub mod nats_server {
         })
     }
 
-    fn free_port() -> u16 {
+    /// A port free on loopback now.
+    pub fn free_port() -> u16 {
         TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// Starts nats-server with `args` and the config file `conf`, its output going to `log`.
+    pub fn spawn(args: &[&str], conf: &Path, log: &Path) -> Child {
+        let file = std::fs::File::create(log).unwrap();
+        Command::new(nats_server_binary())
+            .args(args)
+            .arg("-c")
+            .arg(conf)
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("nats-server starts")
+    }
+
+    /// Waits until the server `child`, writing `log`, says it is ready and takes connections
+    /// on `port`; fails if it exits first or is not ready by `deadline`.
+    pub fn wait_ready(child: &mut Child, port: u16, log: &Path, deadline: Instant) {
+        let text = || std::fs::read_to_string(log).unwrap_or_default();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("nats-server ({}) exited ({status}) before it was ready:\n{}", log.display(), text());
+            }
+            if text().contains("Server is ready") && TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "nats-server ({}) was not ready:\n{}", log.display(), text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// A running nats-server, killed when dropped.
@@ -242,32 +272,9 @@ pub mod nats_server {
             let conf = dir.join(format!("{name}.conf"));
             std::fs::write(&conf, format!("port: {port}\nhost: 127.0.0.1\n{config}")).unwrap();
             let log = dir.join(format!("{name}.log"));
-            let log_file = std::fs::File::create(&log).unwrap();
-            let child = Command::new(nats_server_binary())
-                .arg("-D")
-                .arg("-c")
-                .arg(&conf)
-                .stdout(Stdio::from(log_file.try_clone().unwrap()))
-                .stderr(Stdio::from(log_file))
-                .spawn()
-                .expect("nats-server does not start");
-            let mut server = Server { child, port, log };
-            server.wait_ready();
-            server
-        }
-
-        fn wait_ready(&mut self) {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Some(status) = self.child.try_wait().unwrap() {
-                    panic!("nats-server exited ({status}) before it was ready:\n{}", self.log_text());
-                }
-                if self.log_text().contains("Server is ready") && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    return;
-                }
-                assert!(Instant::now() < deadline, "nats-server was not ready in 20 s:\n{}", self.log_text());
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            let mut child = spawn(&["-D"], &conf, &log);
+            wait_ready(&mut child, port, &log, Instant::now() + Duration::from_secs(20));
+            Server { child, port, log }
         }
 
         pub fn url(&self) -> String {

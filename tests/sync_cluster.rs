@@ -12,9 +12,8 @@
 //! by async-nats's `ObjectStore::get`.
 
 use std::collections::{HashMap, HashSet};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,14 +25,10 @@ use cim_keys::sync::provision::BUCKET_STREAM;
 use cim_keys::sync::{BUCKET, STREAM, SyncConfig, UploadEvent, UploadOptions, connect, provision, upload};
 use tempfile::TempDir;
 
-use crate::support::nats_server::{PATIENCE, check_upload, nats_server_binary, retrying, synthetic_events};
+use crate::support::nats_server::{PATIENCE, check_upload, free_port, retrying, spawn, synthetic_events, wait_ready};
 
 fn events(n: usize) -> Vec<UploadEvent> {
     synthetic_events(n, 2)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// One node of a [`Cluster`].
@@ -86,28 +81,12 @@ impl Cluster {
             )
             .unwrap();
             let log = dir.join(format!("{name}.log"));
-            let file = std::fs::File::create(&log).unwrap();
-            let child = Command::new(nats_server_binary())
-                .arg("-c")
-                .arg(&conf)
-                .stdout(Stdio::from(file.try_clone().unwrap()))
-                .stderr(Stdio::from(file))
-                .spawn()
-                .expect("nats-server starts");
+            let child = spawn(&[], &conf, &log);
             cluster.nodes.push(Node { name, child: Some(child), port, log });
         }
         let deadline = Instant::now() + PATIENCE;
         for node in &mut cluster.nodes {
-            loop {
-                if let Some(status) = node.child.as_mut().unwrap().try_wait().unwrap() {
-                    panic!("{} exited ({status}) before it was ready:\n{}", node.name, node.log_text());
-                }
-                if node.log_text().contains("Server is ready") && TcpStream::connect(("127.0.0.1", node.port)).is_ok() {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "{} was not ready:\n{}", node.name, node.log_text());
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            wait_ready(node.child.as_mut().unwrap(), node.port, &node.log, deadline);
         }
         cluster
     }

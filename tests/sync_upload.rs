@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use cim_keys::sync::provision::stream_config;
 use cim_keys::sync::{STREAM, SyncConfig, UploadEvent, UploadOptions, UploadReport, connect, provision, upload};
 use tempfile::TempDir;
 
-use crate::support::nats_server::{Server, check_upload, nats_server_binary, synthetic_events};
+use crate::support::nats_server::{Server, check_upload, spawn, synthetic_events, wait_ready};
 
 fn events(n: usize) -> Vec<UploadEvent> {
     synthetic_events(n, 1)
@@ -45,21 +45,8 @@ struct Restarted(Child);
 impl Restarted {
     fn start(dir: &Path, port: u16) -> Restarted {
         let log: PathBuf = dir.join("js-restarted.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(nats_server_binary())
-            .arg("-c")
-            .arg(dir.join("js.conf"))
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !(std::fs::read_to_string(&log).unwrap_or_default().contains("Server is ready")
-            && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
-        {
-            assert!(Instant::now() < deadline, "the restarted server is not ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut child = spawn(&[], &dir.join("js.conf"), &log);
+        wait_ready(&mut child, port, &log, Instant::now() + Duration::from_secs(20));
         Restarted(child)
     }
 }
