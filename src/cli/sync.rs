@@ -82,7 +82,7 @@ pub(super) fn sync(out: &Printer, vault: &mut Vault, args: &ServerArgs, save: bo
         out.note(&format!("saved the settings in {}", path.display()));
     }
     let report = vault.sync_upload(&config, &mut |p| show(out, p), &AtomicBool::new(false))?;
-    out.report(&report, &text(&report, "the vault"));
+    out.report(&report, &text(&report, None));
     Ok(())
 }
 
@@ -111,11 +111,13 @@ pub(super) fn sync_bundle(
         out.note(&format!("saved the settings in {}", path.display()));
     }
     let report = app_sync::upload_bundle(file, &unseal, &config, &mut |p| show(out, p), &AtomicBool::new(false))?;
-    out.report(&report, &text(&report, &file.display().to_string()));
+    out.report(&report, &text(&report, Some(file)));
     Ok(())
 }
 
-fn text(r: &SyncReport, source: &str) -> String {
+/// The report in words; `bundle` is the file uploaded from, `None` for the vault.
+fn text(r: &SyncReport, bundle: Option<&Path>) -> String {
+    let source = bundle.map_or_else(|| "the vault".to_owned(), |file| file.display().to_string());
     let mut text = format!(
         "uploaded {} graph events from {source} to {} (server {}): {} stored now, {} already there\n  blocks: {} put, \
          {} already there",
@@ -141,7 +143,7 @@ fn text(r: &SyncReport, source: &str) -> String {
     if r.retries > 0 {
         text.push_str(&format!("\n  {} retry rounds were needed", r.retries));
     }
-    if source == "the vault" {
+    if bundle.is_none() {
         text.push_str(&format!("\n  pending {}, uploaded {}", r.pending, r.uploaded));
     }
     text
