@@ -43,7 +43,7 @@ use crate::bundle::{BUNDLE_FORMAT, BundleError, BundleReader, BundleWriter, Entr
 use crate::crypto::keystore::{self, MasterKey, NONCE_LEN, Passphrase, SecretBytes};
 use crate::crypto::ssh;
 use crate::domain::ArtifactKind;
-use crate::projection::{decode_domain_event, parse_cid};
+use crate::projection::{artifact_cid, decode_domain_event};
 use crate::store::{EventRows, ExportRecord, HistoryRange, ImportRecord, StoreError, Tx};
 
 /// File name extension of bundles.
@@ -316,7 +316,7 @@ fn artifact_plan(events: Vec<(u64, Vec<u8>)>) -> Result<(std::collections::HashM
             .map_err(|e| StoreError::Corrupt(format!("domain event #{seq} cannot be decoded: {e}")))?;
         let mut new = Vec::new();
         for (_, text) in envelope.event.artifacts() {
-            let cid = parse_cid(text).ok_or_else(|| {
+            let cid = artifact_cid(text).ok_or_else(|| {
                 StoreError::Corrupt(format!("domain event #{seq} refers to a malformed artifact CID"))
             })?;
             if seen.insert(cid) {

@@ -43,8 +43,7 @@ use super::{AppError, Vault, check_data_dir, now};
 use crate::bundle::{BundleError, Entry};
 use crate::crypto::keystore::Passphrase;
 use crate::domain::DeviceId;
-use crate::projection::codec::RAW;
-use crate::projection::{Block, Chain, GraphEvent, decode_domain_event, parse_cid};
+use crate::projection::{Block, Chain, GraphEvent, artifact_cid, decode_domain_event};
 use crate::store::DATABASE_FILE;
 use crate::sync::{FetchError, Fetcher, StreamEvent, SyncConfig, subject};
 
@@ -254,7 +253,7 @@ fn artifact_cids(runs: &[(Cid, Vec<Block>)], blocks: &HashMap<Cid, Vec<u8>>) -> 
     for (source, _) in runs {
         let Some(envelope) = blocks.get(source).and_then(|b| decode_domain_event(b).ok()) else { continue };
         for (_, text) in envelope.event.artifacts() {
-            if let Some(cid) = parse_cid(text).filter(|c| c.codec() == RAW)
+            if let Some(cid) = artifact_cid(text)
                 && seen.insert(cid)
             {
                 out.push(cid);

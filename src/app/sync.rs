@@ -37,7 +37,7 @@ use uuid::Uuid;
 use super::files::{PUBLIC_MODE, write_atomically};
 use super::{AppError, Vault, now};
 use crate::bundle::{BundleReader, Unseal};
-use crate::projection::{decode_domain_event, parse_cid};
+use crate::projection::{artifact_cid, decode_domain_event};
 use crate::store::{PendingEvent, Store, StoreError};
 use crate::sync::{
     Probe, ServerErrors, SyncConfig, SyncError, UploadEvent, UploadOptions, UploadReport, connect_watching, probe,
@@ -215,7 +215,7 @@ fn pending_upload(store: &Store, event: PendingEvent, with_domain: bool) -> Resu
             .map_err(|e| StoreError::Corrupt(format!("domain event #{} cannot be decoded: {e}", event.domain_seq)))?;
         let mut artifacts = Vec::new();
         for (_, text) in envelope.event.artifacts() {
-            let cid = parse_cid(text).ok_or_else(|| {
+            let cid = artifact_cid(text).ok_or_else(|| {
                 StoreError::Corrupt(format!("domain event #{} refers to a malformed artifact CID", event.domain_seq))
             })?;
             let bytes = store.artifact(&cid)?.ok_or_else(|| {

@@ -19,7 +19,7 @@ use super::car::{CarReader, CarWriter, DAG_CBOR, RAW, check_block};
 use super::{BundleError, Manifest, Seal, Unseal};
 use crate::domain::{ArtifactKind, EventEnvelope};
 use crate::projection::{
-    Block, Chain, GraphEvent, GraphProjector, Lifted, check_link_bytes, decode_domain_event, parse_cid,
+    Block, Chain, GraphEvent, GraphProjector, Lifted, artifact_cid, check_link_bytes, decode_domain_event,
 };
 
 /// Buffer between the CAR and age layers: age seals 64 KiB chunks.
@@ -188,7 +188,7 @@ impl Entry {
         }
         let mut artifacts = Vec::new();
         for (kind, text) in envelope.event.artifacts() {
-            let expected = parse_cid(text).filter(|c| c.codec() == RAW).ok_or_else(|| {
+            let expected = artifact_cid(text).ok_or_else(|| {
                 BundleError::Malformed(format!("domain event #{domain_seq} refers to a malformed artifact CID"))
             })?;
             if !seen.insert(expected) {

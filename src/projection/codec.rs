@@ -131,3 +131,22 @@ fn binary_cids_match_the_cid_type() {
 pub fn parse_cid(text: &str) -> Option<Cid> {
     Cid::try_from(text.trim()).ok()
 }
+
+/// Parses a domain event's reference to an artifact (a JWT, a certificate): the CID of its
+/// bytes, which is always of the raw codec; anything else is no artifact reference.
+pub fn artifact_cid(text: &str) -> Option<Cid> {
+    parse_cid(text).filter(|cid| cid.codec() == RAW)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_artifact_reference_is_a_raw_cid() {
+        let raw = raw_cid_of(b"a certificate");
+        assert_eq!(artifact_cid(&format!(" {raw}\n")), Some(raw));
+        assert_eq!(artifact_cid(&cid_of(b"a graph event").to_string()), None, "dag-cbor is no artifact");
+        assert_eq!(artifact_cid("not a cid"), None);
+    }
+}

@@ -20,7 +20,7 @@ mod graph_event;
 mod projector;
 
 pub use chain::{Chain, LinkError, check_link, check_link_bytes};
-pub use codec::{Block, CID_LEN, CodecError, cid_bytes_of, cid_of, parse_cid, raw_cid_of};
+pub use codec::{Block, CID_LEN, CodecError, artifact_cid, cid_bytes_of, cid_of, parse_cid, raw_cid_of};
 pub use domain_codec::{DOMAIN_EVENT_FORMAT, decode_domain_event, encode_domain_event};
 pub use graph::{Edge, Graph, Node, REVOKED};
 pub use graph_event::{
