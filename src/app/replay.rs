@@ -165,7 +165,7 @@ fn walk_back(nodes: &HashMap<Cid, Node>, head: Cid) -> Result<Vec<Cid>, AppError
 }
 
 /// The one history of the stream (see the module docs), or an error listing the heads.
-fn only_history(nodes: &HashMap<Cid, Node>) -> Result<(Vec<Cid>, usize), AppError> {
+fn only_history(nodes: &HashMap<Cid, Node>) -> Result<Vec<Cid>, AppError> {
     let mut next: HashMap<Cid, Cid> = HashMap::new();
     let mut starts = Vec::new();
     let mut sorted: Vec<&Cid> = nodes.keys().collect();
@@ -203,7 +203,7 @@ fn only_history(nodes: &HashMap<Cid, Node>) -> Result<(Vec<Cid>, usize), AppErro
     }
     match chains.len() {
         0 => Err(AppError::Network("the stream holds no graph events: there is nothing to replay".into())),
-        1 => Ok((chains.into_iter().next().unwrap_or_default(), 1)),
+        1 => Ok(chains.into_iter().next().unwrap_or_default()),
         n => {
             let heads: Vec<String> = chains
                 .iter()
@@ -307,8 +307,10 @@ impl Vault {
         progress: &mut dyn FnMut(ReplayProgress),
         cancel: &AtomicBool,
     ) -> Result<ReplayReport, AppError> {
-        let existing = existing_empty_vault(data_dir)?;
-        let passphrase = if existing.is_none() { Some(passphrase()?) } else { None };
+        let target = match existing_empty_vault(data_dir)? {
+            Some(vault) => Ok(vault),
+            None => Err(passphrase()?),
+        };
         let check = || if cancel.load(Ordering::Relaxed) { Err(cancelled()) } else { Ok(()) };
 
         // 1–3: read everything; nothing is written yet.
@@ -319,15 +321,15 @@ impl Vault {
             .map_err(fetch_error)?;
         let stream_messages = events.len() as u64;
         let mut nodes = decode(events)?;
-        let (history, histories) = match head {
-            Some(head) => (walk_back(&nodes, head)?, 0),
+        let history = match head {
+            Some(head) => walk_back(&nodes, head)?,
             None => only_history(&nodes)?,
         };
         let Some(&head) = history.last() else {
             return Err(AppError::Network("the stream holds no graph events: there is nothing to replay".into()));
         };
         let device = nodes[&head].device.to_string();
-        let histories = if histories == 0 { nodes.values().filter(|n| n.prev.is_none()).count() } else { histories };
+        let histories = nodes.values().filter(|n| n.prev.is_none()).count();
         let runs = runs(&mut nodes, &history)?;
         drop(nodes);
         check()?;
@@ -341,17 +343,16 @@ impl Vault {
 
         // 4: create the vault (if need be), re-derive and apply in one transaction.
         let dir_existed = data_dir.exists();
-        let created = existing.is_none();
-        let mut vault = match (existing, passphrase) {
-            (Some(vault), _) => vault,
-            (None, Some(passphrase)) => {
+        let created = target.is_err();
+        let mut vault = match target {
+            Ok(vault) => vault,
+            Err(passphrase) => {
                 Vault::init(data_dir, &passphrase).inspect_err(|_| remove_created(data_dir, dir_existed))?
             }
-            (None, None) => unreachable!("a passphrase is read whenever there is no vault"),
         };
         let total = runs.len() as u64;
-        let result = vault.apply_replayed(runs, blocks, progress, cancel);
-        let (applied, vault_head) = match result {
+        let result = vault.apply_replayed(runs, blocks, head, progress, cancel);
+        let applied = match result {
             Ok(done) => done,
             Err(e) => {
                 drop(vault);
@@ -361,10 +362,6 @@ impl Vault {
                 return Err(e);
             }
         };
-        if vault_head != Some(head) {
-            // Cannot happen: every block was compared with the one derived.
-            return Err(refused(format!("the replayed head is not {head}")));
-        }
         progress(ReplayProgress { phase: "done", done: total, total });
         Ok(ReplayReport {
             server,
@@ -380,14 +377,16 @@ impl Vault {
         })
     }
 
-    /// Step 4 of [`Vault::replay`] in this (empty) vault: what was applied, and the head.
+    /// Step 4 of [`Vault::replay`] in this (empty) vault, which must end at `head`: what was
+    /// applied.
     fn apply_replayed(
         &mut self,
         runs: Vec<(Cid, Vec<Block>)>,
         mut blocks: HashMap<Cid, Vec<u8>>,
+        head: Cid,
         progress: &mut dyn FnMut(ReplayProgress),
         cancel: &AtomicBool,
-    ) -> Result<(Applied, Option<Cid>), AppError> {
+    ) -> Result<Applied, AppError> {
         let total = runs.len() as u64;
         let mut tx = self.store.begin()?;
         // The events came from the server: recorded uploaded, not pending.
@@ -400,11 +399,9 @@ impl Vault {
             let Some((source, run)) = runs.next() else { return Ok(None) };
             let bytes = blocks.remove(&source).ok_or_else(|| refused(format!("block {source} was not fetched")))?;
             let mut run = run.into_iter();
+            // Asked once per artifact (Entry::derive skips the ones seen before): taken.
             let mut artifact = |cid: Cid| {
-                blocks
-                    .get(&cid)
-                    .cloned()
-                    .ok_or_else(|| BundleError::Malformed(format!("artifact {cid} was not fetched")))
+                blocks.remove(&cid).ok_or_else(|| BundleError::Malformed(format!("artifact {cid} was not fetched")))
             };
             let mut graph = |seq: u64, expected: &Block| {
                 run.next().ok_or_else(|| {
@@ -447,9 +444,13 @@ impl Vault {
         if !applied.ended || applied.done != total {
             return Err(refused(format!("only {} of {total} domain events were replayed", applied.done)));
         }
-        let head = tx.head();
+        if tx.head() != Some(head) {
+            // Cannot happen: every block was compared with the one derived. Checked before the
+            // commit all the same, so that a replay that fails leaves nothing behind.
+            return Err(refused(format!("the replayed head is not {head}")));
+        }
         tx.commit()?;
-        Ok((applied, head))
+        Ok(applied)
     }
 }
 
@@ -487,8 +488,8 @@ mod tests {
     fn the_history_follows_the_links_whatever_the_order_of_the_stream() {
         // Given in any order (a HashMap has none): 1 ← 2 ← 3 ← 4.
         let nodes = nodes(&[(3, Some(2), 2), (1, None, 1), (4, Some(3), 2), (2, Some(1), 1)]);
-        let (history, histories) = only_history(&nodes).unwrap();
-        assert_eq!((order(&history), histories), (vec![1, 2, 3, 4], 1));
+        let history = only_history(&nodes).unwrap();
+        assert_eq!(order(&history), [1, 2, 3, 4]);
         assert_eq!(order(&walk_back(&nodes, cid(4)).unwrap()), [1, 2, 3, 4]);
         assert_eq!(order(&walk_back(&nodes, cid(2)).unwrap()), [1, 2]);
         let mut nodes = nodes;
@@ -513,7 +514,7 @@ mod tests {
         assert!(only_history(&HashMap::new()).unwrap_err().to_string().contains("nothing to replay"));
         // A domain event whose graph events do not follow one another.
         let mut split = nodes(&[(1, None, 1), (2, Some(1), 2), (3, Some(2), 1)]);
-        let (history, _) = only_history(&split).unwrap();
+        let history = only_history(&split).unwrap();
         assert!(runs(&mut split, &history).unwrap_err().to_string().contains("returns to domain event"));
     }
 }

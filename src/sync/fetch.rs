@@ -401,11 +401,6 @@ impl Fetcher {
         Ok(Fetcher { runtime, client })
     }
 
-    /// The server connected to.
-    pub fn server(&self) -> String {
-        server_of(&self.client)
-    }
-
     /// [`read_events`].
     pub fn events(
         &self,
