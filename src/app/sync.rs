@@ -151,10 +151,7 @@ pub fn test_connection(config: &SyncConfig) -> Result<Probe, AppError> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SyncError::Runtime(e.to_string()).into())
+    Ok(crate::sync::runtime()?)
 }
 
 /// Connects and provisions; the start of every upload.

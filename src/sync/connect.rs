@@ -114,6 +114,12 @@ pub async fn connect_watching(config: &SyncConfig) -> Result<(async_nats::Client
     }
 }
 
+/// The server `client` is connected to, as `host:port`.
+pub(crate) fn server_of(client: &async_nats::Client) -> String {
+    let info = client.server_info();
+    format!("{}:{}", info.host, info.port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,17 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     reason
 }
 
+/// A JetStream request's failure doing `what`: permission denied when the server said so,
+/// else a JetStream error with the whole chain of reasons.
+pub(crate) fn jetstream_error(what: impl Into<String>, e: &dyn std::error::Error) -> SyncError {
+    let (what, reason) = (what.into(), error_chain(e));
+    if reason.to_lowercase().contains("permission") {
+        SyncError::PermissionDenied(format!("{what}: {reason}"))
+    } else {
+        SyncError::JetStream { what, reason }
+    }
+}
+
 /// Whether an IO error's text is one of rustls's handshake failures: an invalid peer
 /// certificate, a fatal alert from the server (it rejected our certificate), or a TLS or
 /// handshake failure.

@@ -36,7 +36,8 @@ use cid::Cid;
 use futures_util::StreamExt;
 use tokio::io::AsyncReadExt;
 
-use super::error::error_chain;
+use super::connect::server_of;
+use super::error::jetstream_error;
 use super::provision::BUCKET_STREAM;
 use super::{BUCKET, STREAM, SUBJECTS, SyncConfig, SyncError};
 use crate::projection::codec::{DAG_CBOR, RAW};
@@ -107,20 +108,6 @@ pub enum FetchError {
 }
 
 /// The server a client talks to, for messages.
-fn server_of(client: &async_nats::Client) -> String {
-    let info = client.server_info();
-    format!("{}:{}", info.host, info.port)
-}
-
-fn jetstream_error(what: String, e: &dyn std::error::Error) -> SyncError {
-    let reason = error_chain(e);
-    if reason.to_lowercase().contains("permission") {
-        SyncError::PermissionDenied(format!("{what}: {reason}"))
-    } else {
-        SyncError::JetStream { what, reason }
-    }
-}
-
 /// Checks one message: subject `cim.graph.{context}.events.{event_type}.{cid}`, a payload
 /// hashing to `{cid}`, and `Nats-Msg-Id` naming it.
 fn check_message(seq: u64, subject: &str, msg_id: Option<&str>, payload: &[u8]) -> Result<StreamEvent, FetchError> {
@@ -393,10 +380,7 @@ pub struct Fetcher {
 impl Fetcher {
     /// Connects as `config` says ([`super::connect()`]).
     pub fn connect(config: &SyncConfig) -> Result<Fetcher, SyncError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| SyncError::Runtime(e.to_string()))?;
+        let runtime = super::runtime()?;
         let client = runtime.block_on(super::connect(config))?;
         Ok(Fetcher { runtime, client })
     }

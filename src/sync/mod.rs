@@ -74,11 +74,13 @@ pub struct ConnectionCheck {
 /// receives it back, and reads the account's JetStream limits. Each network step is bounded
 /// by `timeout`.
 pub fn check_connection(server: &str, creds: &Path, timeout: Duration) -> Result<ConnectionCheck, SyncError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SyncError::Runtime(e.to_string()))?;
-    runtime.block_on(check(server, creds, timeout))
+    runtime()?.block_on(check(server, creds, timeout))
+}
+
+/// The runtime the blocking entry points (the CLI's, the GUI's jobs) run the async work on:
+/// one thread, with IO and timers.
+pub fn runtime() -> Result<tokio::runtime::Runtime, SyncError> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| SyncError::Runtime(e.to_string()))
 }
 
 async fn check(server: &str, creds: &Path, timeout: Duration) -> Result<ConnectionCheck, SyncError> {

@@ -23,6 +23,8 @@ use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, Stor
 use async_nats::jetstream::{self, object_store};
 
 use super::SyncError;
+use super::connect::server_of;
+use super::error::jetstream_error;
 
 /// The stream of graph events.
 pub const STREAM: &str = "CIM_GRAPH_EVENTS";
@@ -79,8 +81,7 @@ pub fn stream_config(replicas: usize) -> Config {
 /// Ensures the stream and the bucket exist with compatible settings (see the module docs).
 /// `replicas` is 1..=5.
 pub async fn provision(client: &async_nats::Client, replicas: usize) -> Result<Provisioned, SyncError> {
-    let info = client.server_info();
-    let server = format!("{}:{}", info.host, info.port);
+    let server = server_of(client);
     let js = jetstream::new(client.clone());
     // Is JetStream there at all? Without it every request below would only time out.
     if let Err(e) = js.query_account().await {
@@ -160,7 +161,7 @@ where
             {
                 Err(SyncError::JetStreamNotEnabled { server: server.to_owned() })
             }
-            _ => Err(jetstream_error(&format!("reading the stream {name}"), &e)),
+            _ => Err(jetstream_error(format!("reading the stream {name}"), &e)),
         },
     }
 }
@@ -187,21 +188,8 @@ fn create_error(name: &str, e: async_nats::jetstream::context::CreateStreamError
         CreateStreamErrorKind::TimedOut => {
             SyncError::Timeout { server: "the server".into(), what: format!("creating the stream {name}") }
         }
-        _ => jetstream_error(&format!("creating the stream {name}"), &e),
+        _ => jetstream_error(format!("creating the stream {name}"), &e),
     }
-}
-
-fn jetstream_error(what: &str, e: &dyn std::error::Error) -> SyncError {
-    let mut reason = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason = format!("{reason}: {s}");
-        source = s.source();
-    }
-    if reason.contains("Permissions Violation") || reason.contains("permission") {
-        return SyncError::PermissionDenied(format!("{what}: {reason}"));
-    }
-    SyncError::JetStream { what: what.to_owned(), reason }
 }
 
 #[cfg(test)]

@@ -48,7 +48,8 @@ use futures_util::stream::FuturesOrdered;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::error::error_chain;
+use super::connect::server_of;
+use super::error::{error_chain, jetstream_error};
 use super::provision::BUCKET_STREAM;
 use super::{BUCKET, STREAM, SyncError, subject};
 
@@ -167,17 +168,12 @@ where
     I: IntoIterator<Item = UploadEvent>,
     F: FnMut(&Cid),
 {
-    let info = client.server_info();
-    let server = format!("{}:{}", info.host, info.port);
+    let server = server_of(client);
     let js = jetstream::new(client.clone());
-    let store = js.get_object_store(BUCKET).await.map_err(|e| {
-        let reason = error_chain(&e);
-        if reason.to_lowercase().contains("permission") {
-            SyncError::PermissionDenied(format!("opening the object store {BUCKET}: {reason}"))
-        } else {
-            SyncError::JetStream { what: format!("opening the object store {BUCKET} (run provisioning first)"), reason }
-        }
-    })?;
+    let store = js
+        .get_object_store(BUCKET)
+        .await
+        .map_err(|e| jetstream_error(format!("opening the object store {BUCKET} (run provisioning first)"), &e))?;
     let objects = js.get_stream(BUCKET_STREAM).await.map_err(|e| {
         permanent(
             &format!("opening the stream {BUCKET_STREAM} of the object store (run provisioning first)"),
