@@ -44,7 +44,7 @@ use crate::bundle::{BundleError, Entry};
 use crate::crypto::keystore::Passphrase;
 use crate::domain::DeviceId;
 use crate::projection::{Block, Chain, GraphEvent, artifact_cid, decode_domain_event};
-use crate::store::DATABASE_FILE;
+use crate::store::{DATABASE_FILE, remove_database};
 use crate::sync::{FetchError, Fetcher, StreamEvent, SyncConfig, subject};
 
 /// What a replay is doing, for a progress bar.
@@ -285,9 +285,7 @@ fn existing_empty_vault(data_dir: &Path) -> Result<Option<Vault>, AppError> {
 /// Removes what replay created: the vault's files, and the data directory if it was new.
 fn remove_created(data_dir: &Path, dir_existed: bool) {
     if dir_existed {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let _ = std::fs::remove_file(data_dir.join(format!("{DATABASE_FILE}{suffix}")));
-        }
+        remove_database(&data_dir.join(DATABASE_FILE));
     } else {
         let _ = std::fs::remove_dir_all(data_dir);
     }

@@ -5,7 +5,7 @@
 use cid::Cid;
 use rusqlite::OptionalExtension;
 
-use super::tx::cid_from_sql;
+use super::tx::cid_from_blob as cid;
 use super::{Store, StoreError};
 use crate::crypto::keystore::Sealed;
 use crate::domain::Timestamp;
@@ -89,10 +89,6 @@ pub struct ImportRecord {
 /// The event types that refer to artifact blocks (see `DomainEvent::artifacts`).
 const WITH_ARTIFACTS: &str = "'CaCreated', 'CertificateIssued', 'NatsOperatorCreated', 'NatsAccountCreated', \
      'NatsUserCreated', 'NatsUserRevoked', 'NatsSigningKeyRotated'";
-
-fn cid(bytes: Vec<u8>) -> Result<Cid, StoreError> {
-    cid_from_sql(Some(bytes))?.ok_or_else(|| StoreError::Corrupt("a stored CID is missing".into()))
-}
 
 /// A read transaction: everything read through it is one consistent state of the vault, even
 /// if another process commits meanwhile.

@@ -149,14 +149,8 @@ impl Store {
             tx.commit()?;
             Ok(Self { conn, path: path.to_owned(), identity })
         };
-        build().inspect_err(|_| {
-            // A half-created vault would block the next `init`: remove what was written.
-            for suffix in ["", "-wal", "-shm"] {
-                let mut file = path.as_os_str().to_owned();
-                file.push(suffix);
-                let _ = std::fs::remove_file(file);
-            }
-        })
+        // A half-created vault would block the next `init`: remove what was written.
+        build().inspect_err(|_| remove_database(path))
     }
 
     /// Opens an existing vault database, migrating it forward if it is older.
@@ -204,6 +198,16 @@ impl Store {
     /// The underlying connection, for read-only queries in this module's submodules.
     fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Removes the database file at `path` with SQLite's companions (`-wal`, `-shm`, `-journal`),
+/// ignoring any that is not there: what a failed creation leaves behind.
+pub fn remove_database(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
     }
 }
 

@@ -9,7 +9,7 @@
 use cid::Cid;
 use rusqlite::OptionalExtension;
 
-use super::tx::cid_from_sql;
+use super::tx::cid_from_blob as cid;
 use super::{Store, StoreError};
 use crate::domain::Timestamp;
 
@@ -38,10 +38,6 @@ pub struct PendingEvent {
     pub correlation_id: String,
     /// … its block.
     pub domain_bytes: Vec<u8>,
-}
-
-fn cid(bytes: Vec<u8>) -> Result<Cid, StoreError> {
-    cid_from_sql(Some(bytes))?.ok_or_else(|| StoreError::Corrupt("a stored CID is missing".into()))
 }
 
 impl Store {

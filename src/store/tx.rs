@@ -127,12 +127,14 @@ fn keeps_nats_accounts(event: &DomainEvent) -> bool {
 pub(super) const CURRENT_SIGNING_KEYS: &str =
     "SELECT position, public_key, role FROM nats_signing_keys WHERE owner_id = ?1 AND retired = 0";
 
+/// A CID stored as its bytes, or `None` for NULL.
 pub(super) fn cid_from_sql(bytes: Option<Vec<u8>>) -> Result<Option<Cid>, StoreError> {
-    bytes
-        .map(|b| {
-            Cid::try_from(b.as_slice()).map_err(|e| StoreError::Corrupt(format!("a stored CID is malformed: {e}")))
-        })
-        .transpose()
+    bytes.map(cid_from_blob).transpose()
+}
+
+/// A CID stored as its bytes.
+pub(super) fn cid_from_blob(bytes: Vec<u8>) -> Result<Cid, StoreError> {
+    Cid::try_from(bytes.as_slice()).map_err(|e| StoreError::Corrupt(format!("a stored CID is malformed: {e}")))
 }
 
 impl<'c> Tx<'c> {
